@@ -1,0 +1,123 @@
+// Package apikey is keyward's domain: keys, their validation, the token
+// format, scopes and the lifecycle service. It has no AWS imports; storage
+// and KMS live behind the Store and Hasher interfaces.
+package apikey
+
+import (
+	"strings"
+	"time"
+)
+
+// Status is a key's state. StatusExpired is derived from ExpiresAt, never stored.
+type Status string
+
+// Key states.
+const (
+	StatusActive  Status = "active"
+	StatusRevoked Status = "revoked"
+	StatusExpired Status = "expired"
+)
+
+// AllowList restricts where a key may be used from. Empty lists allow everything.
+type AllowList struct {
+	IPs     []string `json:"ips"`
+	Origins []string `json:"origins"`
+}
+
+// Key is the public key resource. It never holds secret material.
+type Key struct {
+	ID                      string            `json:"id"`
+	TenantID                string            `json:"tenantId"`
+	Name                    string            `json:"name"`
+	Description             string            `json:"description"`
+	Type                    string            `json:"type"`
+	Scopes                  []string          `json:"scopes"`
+	AllowList               AllowList         `json:"allowList"`
+	Metadata                map[string]string `json:"metadata"`
+	Status                  Status            `json:"status"`
+	IsDefault               bool              `json:"isDefault"`
+	Hint                    string            `json:"hint"`
+	CreatedAt               time.Time         `json:"createdAt"`
+	CreatedBy               string            `json:"createdBy"`
+	UpdatedAt               time.Time         `json:"updatedAt"`
+	UpdatedBy               string            `json:"updatedBy"`
+	ExpiresAt               *time.Time        `json:"expiresAt"`
+	RevokedAt               *time.Time        `json:"revokedAt"`
+	RevokedBy               *string           `json:"revokedBy"`
+	RotatedAt               *time.Time        `json:"rotatedAt"`
+	PreviousSecretExpiresAt *time.Time        `json:"previousSecretExpiresAt"`
+	LastUsedAt              *time.Time        `json:"lastUsedAt"`
+	Version                 int64             `json:"version"`
+}
+
+// StatusAt returns the key's effective status at now: an active key whose
+// expiry has been reached is expired (exact to the instant).
+func (k *Key) StatusAt(now time.Time) Status {
+	if k.Status == StatusActive && k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return StatusExpired
+	}
+	return k.Status
+}
+
+// NameKey is the case-insensitive form of the name that uniqueness and prefix
+// search use.
+func NameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// Change says who made a write and from where; every stored write carries it
+// so the table's stream can be turned into an audit trail.
+type Change struct {
+	Actor     string
+	RequestID string
+	SourceIP  string
+}
+
+// StoredKey is a key as persisted: the resource, its peppered secret hashes and
+// the change that produced this version.
+type StoredKey struct {
+	Key
+	SecretHash   Hash
+	PreviousHash *Hash
+	// PurgeAt is when DynamoDB TTL may delete a revoked key (zero while active).
+	PurgeAt time.Time
+	Change  Change
+}
+
+// Clone returns a deep copy, so a next version can be built from a previous one.
+func (s *StoredKey) Clone() *StoredKey {
+	c := *s
+	c.Scopes = append([]string(nil), s.Scopes...)
+	c.AllowList.IPs = append([]string(nil), s.AllowList.IPs...)
+	c.AllowList.Origins = append([]string(nil), s.AllowList.Origins...)
+	if s.Metadata != nil {
+		c.Metadata = make(map[string]string, len(s.Metadata))
+		for k, v := range s.Metadata {
+			c.Metadata[k] = v
+		}
+	}
+	c.SecretHash.Sum = append([]byte(nil), s.SecretHash.Sum...)
+	if s.PreviousHash != nil {
+		p := *s.PreviousHash
+		p.Sum = append([]byte(nil), p.Sum...)
+		c.PreviousHash = &p
+	}
+	return &c
+}
+
+// Public returns the key resource with the effective status at now.
+func (s *StoredKey) Public(now time.Time) Key {
+	k := s.Clone().Key
+	k.Status = s.StatusAt(now)
+	if k.Scopes == nil {
+		k.Scopes = []string{}
+	}
+	if k.AllowList.IPs == nil {
+		k.AllowList.IPs = []string{}
+	}
+	if k.AllowList.Origins == nil {
+		k.AllowList.Origins = []string{}
+	}
+	if k.Metadata == nil {
+		k.Metadata = map[string]string{}
+	}
+	return k
+}

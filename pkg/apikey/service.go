@@ -1,0 +1,665 @@
+package apikey
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Caller is the authenticated key making a request, from the authorizer context.
+type Caller struct {
+	TenantID  string
+	KeyID     string
+	Scopes    []string
+	RequestID string
+	SourceIP  string
+}
+
+func (c Caller) change() Change {
+	return Change{Actor: c.KeyID, RequestID: c.RequestID, SourceIP: c.SourceIP}
+}
+
+// Config holds the operator's settings (template parameters).
+type Config struct {
+	// TokenPrefix starts every token; "kw" when empty.
+	TokenPrefix string
+	// KeyTypes, when set, lists the allowed key types.
+	KeyTypes []string
+	// RevokedRetention is how long a revoked key is kept before TTL purges it.
+	RevokedRetention time.Duration
+}
+
+// Service is the key lifecycle: create, get, list, edit, rotate, revoke.
+type Service struct {
+	store  Store
+	hasher Hasher
+	cfg    Config
+	now    func() time.Time
+	rand   io.Reader
+}
+
+// Option customises a Service.
+type Option func(*Service)
+
+// WithClock injects the clock (tests use it for expiry and grace periods).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithRand injects the randomness source for IDs and secrets.
+func WithRand(r io.Reader) Option { return func(s *Service) { s.rand = r } }
+
+// NewService returns a Service over a store and a hasher.
+func NewService(store Store, hasher Hasher, cfg Config, opts ...Option) *Service {
+	if cfg.TokenPrefix == "" {
+		cfg.TokenPrefix = "kw"
+	}
+	if cfg.RevokedRetention <= 0 {
+		cfg.RevokedRetention = 90 * 24 * time.Hour
+	}
+	s := &Service{store: store, hasher: hasher, cfg: cfg, now: time.Now, rand: rand.Reader}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Config returns the service's settings.
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// CreateInput is the body of POST /v1/keys.
+type CreateInput struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Type        string            `json:"type"`
+	Scopes      []string          `json:"scopes"`
+	AllowList   *AllowList        `json:"allowList"`
+	Metadata    map[string]string `json:"metadata"`
+	ExpiresAt   *string           `json:"expiresAt"`
+}
+
+// Issued is a key with its secret and token, returned once by create and rotate.
+type Issued struct {
+	Key
+	Secret string `json:"secret"`
+	Token  string `json:"token"`
+}
+
+// DefaultKeyType is the type of a key created without one.
+const DefaultKeyType = "client"
+
+func require(c Caller, scope string) error {
+	if !HasScope(c.Scopes, scope) {
+		return Errorf(ECodeForbidden, "this key lacks the %s scope", scope)
+	}
+	return nil
+}
+
+// Create validates in and creates a key for the caller's tenant.
+// Errors: invalid_request, forbidden, name_taken.
+func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued, error) {
+	if err := require(c, ScopeWrite); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	k, err := s.validateCreate(c, in, now)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, k, c.change(), now)
+}
+
+func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*StoredKey, error) {
+	name, err := validateName(in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateDescription(in.Description); err != nil {
+		return nil, err
+	}
+	typ := in.Type
+	if typ == "" {
+		typ = DefaultKeyType
+		if len(s.cfg.KeyTypes) > 0 {
+			typ = s.cfg.KeyTypes[0]
+		}
+	}
+	if err := validateType(typ, s.cfg.KeyTypes); err != nil {
+		return nil, err
+	}
+	scopes, err := validateScopes(in.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range scopes {
+		if !CanGrant(c.Scopes, sc) {
+			return nil, Errorf(ECodeForbidden, "scopes: this key cannot grant %q (a key can grant only scopes it holds)", sc)
+		}
+	}
+	allow := AllowList{IPs: []string{}, Origins: []string{}}
+	if in.AllowList != nil {
+		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
+			return nil, err
+		}
+	}
+	if err := validateMetadata(in.Metadata); err != nil {
+		return nil, err
+	}
+	k := &StoredKey{Key: Key{
+		TenantID: c.TenantID, Name: name, Description: in.Description, Type: typ,
+		Scopes: scopes, AllowList: allow, Metadata: in.Metadata,
+		CreatedBy: c.KeyID,
+	}}
+	if k.Metadata == nil {
+		k.Metadata = map[string]string{}
+	}
+	if in.ExpiresAt != nil {
+		t, err := parseExpiresAt(*in.ExpiresAt, now)
+		if err != nil {
+			return nil, err
+		}
+		k.ExpiresAt = &t
+	}
+	return k, nil
+}
+
+// issue gives k an ID and a secret and stores it.
+func (s *Service) issue(ctx context.Context, k *StoredKey, ch Change, now time.Time) (*Issued, error) {
+	id, err := ulid.New(ulid.Timestamp(now), s.rand)
+	if err != nil {
+		return nil, fmt.Errorf("new key id: %w", err)
+	}
+	k.ID = KeyIDPrefix + id.String()
+	secret, token, hash, err := s.newSecret(ctx, k.ID)
+	if err != nil {
+		return nil, err
+	}
+	k.Status = StatusActive
+	k.SecretHash = hash
+	k.Hint = Hint(token)
+	k.CreatedAt, k.UpdatedAt = now, now
+	k.UpdatedBy = ch.Actor
+	k.Version = 1
+	k.Change = ch
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return &Issued{Key: k.Public(now), Secret: secret, Token: token}, nil
+}
+
+func (s *Service) newSecret(ctx context.Context, keyID string) (secret, token string, h Hash, err error) {
+	secret, err = NewSecret(s.rand)
+	if err != nil {
+		return "", "", Hash{}, fmt.Errorf("new secret: %w", err)
+	}
+	h, err = s.hasher.Hash(ctx, []byte(secret))
+	if err != nil {
+		return "", "", Hash{}, fmt.Errorf("hash secret: %w", err)
+	}
+	return secret, FormatToken(s.cfg.TokenPrefix, keyID, secret), h, nil
+}
+
+// Bootstrap creates a tenant's default key (keys:admin). It refuses a tenant
+// that already has one. Errors: invalid_request, tenant_exists.
+func (s *Service) Bootstrap(ctx context.Context, tenantID, actor string) (*Issued, error) {
+	if !ValidTenantID(tenantID) {
+		return nil, Invalid("tenant", "must match ^[a-z0-9][a-z0-9-]{1,62}$")
+	}
+	now := s.clock()
+	k := &StoredKey{Key: Key{
+		TenantID: tenantID, Name: "default", Description: "Default admin key created at bootstrap",
+		Type: "admin", Scopes: []string{ScopeAdmin}, IsDefault: true,
+		AllowList: AllowList{IPs: []string{}, Origins: []string{}}, Metadata: map[string]string{},
+		CreatedBy: actor,
+	}}
+	return s.issue(ctx, k, Change{Actor: actor}, now)
+}
+
+// Get returns one of the caller's tenant's keys. Errors: forbidden, not_found.
+func (s *Service) Get(ctx context.Context, c Caller, id string) (*Key, error) {
+	if err := require(c, ScopeRead); err != nil {
+		return nil, err
+	}
+	k, err := s.load(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	pub := k.Public(s.clock())
+	if err := s.fillLastUsed(ctx, []*Key{&pub}); err != nil {
+		return nil, err
+	}
+	return &pub, nil
+}
+
+// load reads a key and hides other tenants' keys as not_found.
+func (s *Service) load(ctx context.Context, c Caller, id string) (*StoredKey, error) {
+	if !ValidKeyID(id) {
+		return nil, ErrNotFound
+	}
+	k, err := s.store.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if k.TenantID != c.TenantID {
+		return nil, ErrNotFound
+	}
+	return k, nil
+}
+
+func (s *Service) fillLastUsed(ctx context.Context, keys []*Key) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	used, err := s.store.LastUsed(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if t, ok := used[k.ID]; ok {
+			t := t
+			k.LastUsedAt = &t
+		}
+	}
+	return nil
+}
+
+// ListInput is the query of GET /v1/keys.
+type ListInput struct {
+	Limit  int
+	Cursor string
+	Status string
+	Type   string
+	Q      string
+}
+
+// Page is one page of keys.
+type Page struct {
+	Items      []Key   `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+type cursorBody struct {
+	After string `json:"a"`
+}
+
+// List returns the caller's tenant's keys, newest first (or matching a
+// case-insensitive name prefix). Errors: invalid_request, forbidden.
+func (s *Service) List(ctx context.Context, c Caller, in ListInput) (*Page, error) {
+	if err := require(c, ScopeRead); err != nil {
+		return nil, err
+	}
+	q := ListQuery{TenantID: c.TenantID, Limit: in.Limit, Type: in.Type, Now: s.clock()}
+	if q.Limit == 0 {
+		q.Limit = DefaultListLimit
+	}
+	if q.Limit < 1 || q.Limit > MaxListLimit {
+		return nil, Invalid("limit", "must be between 1 and %d", MaxListLimit)
+	}
+	switch Status(in.Status) {
+	case "", StatusActive, StatusRevoked, StatusExpired:
+		q.Status = Status(in.Status)
+	default:
+		return nil, Invalid("status", "must be active, revoked or expired")
+	}
+	if in.Type != "" && !ValidType(in.Type) {
+		return nil, Invalid("type", "must match ^[a-z][a-z0-9_-]{0,31}$")
+	}
+	if in.Q != "" {
+		if utf8Len(in.Q) > MaxNameLen || hasControl(in.Q, false) {
+			return nil, Invalid("q", "must be at most %d characters without control characters", MaxNameLen)
+		}
+		q.NamePrefix = NameKey(in.Q)
+	}
+	binding := strings.Join([]string{c.TenantID, string(q.Status), q.Type, q.NamePrefix}, "\x00")
+	if in.Cursor != "" {
+		after, err := s.openCursor(ctx, in.Cursor, binding)
+		if err != nil {
+			return nil, err
+		}
+		q.After = after
+	}
+	items, next, err := s.store.ListKeys(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Items: make([]Key, len(items))}
+	ptrs := make([]*Key, len(items))
+	for i, k := range items {
+		page.Items[i] = k.Public(q.Now)
+		ptrs[i] = &page.Items[i]
+	}
+	if err := s.fillLastUsed(ctx, ptrs); err != nil {
+		return nil, err
+	}
+	if next != "" {
+		cur, err := s.sealCursor(ctx, next, binding)
+		if err != nil {
+			return nil, err
+		}
+		page.NextCursor = &cur
+	}
+	return page, nil
+}
+
+func utf8Len(s string) int { return len([]rune(s)) }
+
+// Cursors are base64url(JSON) "." base64url(HMAC): opaque to clients and
+// tamper-evident, bound to the tenant and the filters they were issued for.
+func (s *Service) sealCursor(ctx context.Context, after, binding string) (string, error) {
+	body, err := json.Marshal(cursorBody{After: after})
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding.EncodeToString(body)
+	mac, err := s.hasher.MAC(ctx, "cursor", []byte(binding+"\x00"+enc))
+	if err != nil {
+		return "", fmt.Errorf("seal cursor: %w", err)
+	}
+	return enc + "." + base64.RawURLEncoding.EncodeToString(mac), nil
+}
+
+func (s *Service) openCursor(ctx context.Context, cursor, binding string) (string, error) {
+	bad := Invalid("cursor", "is not a cursor this list issued (it may be tampered with or belong to other filters)")
+	enc, tag, ok := strings.Cut(cursor, ".")
+	if !ok || len(cursor) > 4096 {
+		return "", bad
+	}
+	got, err := base64.RawURLEncoding.DecodeString(tag)
+	if err != nil {
+		return "", bad
+	}
+	want, err := s.hasher.MAC(ctx, "cursor", []byte(binding+"\x00"+enc))
+	if err != nil {
+		return "", fmt.Errorf("open cursor: %w", err)
+	}
+	if !hmac.Equal(got, want) {
+		return "", bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return "", bad
+	}
+	var body cursorBody
+	if err := json.Unmarshal(raw, &body); err != nil || body.After == "" {
+		return "", bad
+	}
+	return body.After, nil
+}
+
+// PatchInput is the body of PATCH /v1/keys/{id}. Absent fields are unchanged;
+// metadata and allowList replace the stored value whole.
+type PatchInput struct {
+	Name        *string            `json:"name"`
+	Description *string            `json:"description"`
+	Metadata    *map[string]string `json:"metadata"`
+	AllowList   *AllowList         `json:"allowList"`
+	ExpiresAt   *string            `json:"expiresAt"`
+	// Type and Scopes are refused with a clear message: they never change.
+	Type   *json.RawMessage `json:"type"`
+	Scopes *json.RawMessage `json:"scopes"`
+}
+
+// Update edits a key. ifMatch, when not nil, must equal the stored version.
+// Errors: invalid_request, forbidden, not_found, name_taken,
+// default_key_immutable, precondition_failed, conflict.
+func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput, ifMatch *int64) (*Key, error) {
+	if err := require(c, ScopeWrite); err != nil {
+		return nil, err
+	}
+	if in.Type != nil {
+		return nil, Invalid("type", "cannot be changed; create a new key instead")
+	}
+	if in.Scopes != nil {
+		return nil, Invalid("scopes", "cannot be changed; create a new key instead")
+	}
+	var name string
+	if in.Name != nil {
+		var err error
+		if name, err = validateName(*in.Name); err != nil {
+			return nil, err
+		}
+	}
+	if in.Description != nil {
+		if err := validateDescription(*in.Description); err != nil {
+			return nil, err
+		}
+	}
+	if in.Metadata != nil {
+		if err := validateMetadata(*in.Metadata); err != nil {
+			return nil, err
+		}
+	}
+	var allow AllowList
+	if in.AllowList != nil {
+		var err error
+		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
+			return nil, err
+		}
+	}
+	return s.mutate(ctx, c, id, ifMatch, func(prev *StoredKey, next *StoredKey, now time.Time) error {
+		if prev.IsDefault {
+			return ErrDefaultImmutable
+		}
+		if err := requireActive(prev, now); err != nil {
+			return err
+		}
+		if in.Name != nil {
+			next.Name = name
+		}
+		if in.Description != nil {
+			next.Description = *in.Description
+		}
+		if in.Metadata != nil {
+			next.Metadata = *in.Metadata
+			if next.Metadata == nil {
+				next.Metadata = map[string]string{}
+			}
+		}
+		if in.AllowList != nil {
+			next.AllowList = allow
+		}
+		if in.ExpiresAt != nil {
+			t, err := parseExpiresAt(*in.ExpiresAt, now)
+			if err != nil {
+				return err
+			}
+			if prev.ExpiresAt != nil && !t.Before(*prev.ExpiresAt) {
+				return Invalid("expiresAt", "can only be made earlier (currently %s)", prev.ExpiresAt.Format(time.RFC3339))
+			}
+			next.ExpiresAt = &t
+		}
+		return nil
+	})
+}
+
+func requireActive(k *StoredKey, now time.Time) error {
+	switch k.StatusAt(now) {
+	case StatusRevoked:
+		return Errorf(ECodeConflict, "the key is revoked")
+	case StatusExpired:
+		return Errorf(ECodeConflict, "the key has expired")
+	}
+	return nil
+}
+
+// RotateInput is the body of POST /v1/keys/{id}/rotate.
+type RotateInput struct {
+	GracePeriodSeconds *int `json:"gracePeriodSeconds"`
+}
+
+// Rotate issues a new secret for a key; the previous one keeps working for the
+// grace period. The default key may be rotated. Errors: invalid_request,
+// forbidden, not_found, precondition_failed, conflict.
+func (s *Service) Rotate(ctx context.Context, c Caller, id string, in RotateInput, ifMatch *int64) (*Issued, error) {
+	if err := require(c, ScopeWrite); err != nil {
+		return nil, err
+	}
+	grace := 0
+	if in.GracePeriodSeconds != nil {
+		grace = *in.GracePeriodSeconds
+	}
+	if grace < 0 || grace > MaxGracePeriod {
+		return nil, Invalid("gracePeriodSeconds", "must be between 0 and %d", MaxGracePeriod)
+	}
+	var secret, token string
+	k, err := s.mutate(ctx, c, id, ifMatch, func(prev, next *StoredKey, now time.Time) error {
+		if err := requireActive(prev, now); err != nil {
+			return err
+		}
+		var h Hash
+		var err error
+		if secret, token, h, err = s.newSecret(ctx, prev.ID); err != nil {
+			return err
+		}
+		next.SecretHash = h
+		next.Hint = Hint(token)
+		next.RotatedAt = &now
+		next.PreviousHash, next.PreviousSecretExpiresAt = nil, nil
+		if grace > 0 {
+			until := now.Add(time.Duration(grace) * time.Second)
+			prevHash := prev.SecretHash
+			next.PreviousHash = &prevHash
+			next.PreviousSecretExpiresAt = &until
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Key: *k, Secret: secret, Token: token}, nil
+}
+
+// Revoke revokes a key; revoking a revoked key returns it unchanged.
+// Errors: forbidden, not_found, default_key_immutable.
+func (s *Service) Revoke(ctx context.Context, c Caller, id string) (*Key, error) {
+	if err := require(c, ScopeRevoke); err != nil {
+		return nil, err
+	}
+	return s.revoke(ctx, c, id)
+}
+
+func (s *Service) revoke(ctx context.Context, c Caller, id string) (*Key, error) {
+	k, err := s.mutate(ctx, c, id, nil, func(prev, next *StoredKey, now time.Time) error {
+		if prev.IsDefault {
+			return ErrDefaultImmutable
+		}
+		if prev.Status == StatusRevoked {
+			return errUnchanged
+		}
+		actor := c.KeyID
+		next.Status = StatusRevoked
+		next.RevokedAt = &now
+		next.RevokedBy = &actor
+		next.PreviousHash, next.PreviousSecretExpiresAt = nil, nil
+		next.PurgeAt = now.Add(s.cfg.RevokedRetention)
+		return nil
+	})
+	return k, err
+}
+
+// BatchResult is the outcome of revoking one key of a batch.
+type BatchResult struct {
+	ID     string     `json:"id"`
+	Status string     `json:"status"`
+	Error  *ErrorBody `json:"error,omitempty"`
+}
+
+// ErrorBody is the public form of an error.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// BatchRevoke revokes up to MaxBatchRevoke keys, reporting each outcome.
+// Errors (for the whole call): invalid_request, forbidden, and internal
+// errors for any key (the caller retries; revoking is idempotent).
+func (s *Service) BatchRevoke(ctx context.Context, c Caller, ids []string) ([]BatchResult, error) {
+	if err := require(c, ScopeRevoke); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || len(ids) > MaxBatchRevoke {
+		return nil, Invalid("ids", "must list 1-%d key IDs", MaxBatchRevoke)
+	}
+	out := make([]BatchResult, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		k, err := s.revoke(ctx, c, id)
+		if err != nil {
+			e, ok := AsError(err)
+			if !ok {
+				return nil, err
+			}
+			out = append(out, BatchResult{ID: id, Status: "error", Error: &ErrorBody{Code: e.Code, Message: e.Message}})
+			continue
+		}
+		out = append(out, BatchResult{ID: id, Status: string(k.Status)})
+	}
+	return out, nil
+}
+
+var errUnchanged = errors.New("unchanged")
+
+// maxAttempts bounds retries of an optimistic write without If-Match.
+const maxAttempts = 4
+
+// mutate reads a key, lets edit build its next version and writes it on the
+// condition that the stored version has not moved. Without If-Match a lost
+// race is retried on fresh data; with it, the caller gets precondition_failed.
+func (s *Service) mutate(ctx context.Context, c Caller, id string, ifMatch *int64,
+	edit func(prev, next *StoredKey, now time.Time) error) (*Key, error) {
+	for attempt := 1; ; attempt++ {
+		prev, err := s.load(ctx, c, id)
+		if err != nil {
+			return nil, err
+		}
+		if ifMatch != nil && *ifMatch != prev.Version {
+			return nil, ErrPrecondition
+		}
+		now := s.clock()
+		next := prev.Clone()
+		if err := edit(prev, next, now); err != nil {
+			if errors.Is(err, errUnchanged) {
+				pub := prev.Public(now)
+				return &pub, nil
+			}
+			return nil, err
+		}
+		next.UpdatedAt, next.UpdatedBy = now, c.KeyID
+		next.Version = prev.Version + 1
+		next.Change = c.change()
+		err = s.store.UpdateKey(ctx, prev, next)
+		if err == nil {
+			pub := next.Public(now)
+			if err := s.fillLastUsed(ctx, []*Key{&pub}); err != nil {
+				return nil, err
+			}
+			return &pub, nil
+		}
+		if ErrorCode(err) != ECodeConflict {
+			return nil, err
+		}
+		if ifMatch != nil {
+			return nil, ErrPrecondition
+		}
+		if attempt == maxAttempts {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package apikey
+
+import (
+	"encoding/base64"
+	"errors"
+	"hash/crc32"
+	"io"
+	"math/big"
+	"regexp"
+	"strings"
+)
+
+// Token format: <prefix>_<ULID>_<secret><checksum>
+//
+//	prefix    TokenPrefix parameter, ^[a-z][a-z0-9]{0,15}$ ("kw" by default)
+//	ULID      26 Crockford base32 characters; the key ID is "key_" + ULID
+//	secret    43 base62 characters: 256 bits from crypto/rand
+//	checksum  6 base62 characters: CRC32 (IEEE) of everything before it
+//
+// The checksum lets the authorizer reject typos without a database call and
+// lets secret scanners confirm a match (as GitHub's tokens do).
+const (
+	KeyIDPrefix    = "key_"
+	ulidLen        = 26
+	SecretLen      = 43
+	checksumLen    = 6
+	secretBytes    = 32
+	base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+var (
+	prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+	ulidRE   = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
+	secretRE = regexp.MustCompile(`^[0-9A-Za-z]{43}$`)
+)
+
+// ErrMalformed is returned for credentials that cannot be a keyward token.
+var ErrMalformed = errors.New("malformed credentials")
+
+// ValidPrefix reports whether p can be a token prefix.
+func ValidPrefix(p string) bool { return prefixRE.MatchString(p) }
+
+// ScannerRegexp returns the regular expression secret scanners use to find
+// tokens with the given prefix.
+func ScannerRegexp(prefix string) string {
+	return `\b` + regexp.QuoteMeta(prefix) + `_[0-9A-HJKMNP-TV-Z]{26}_[0-9A-Za-z]{49}\b`
+}
+
+// ValidKeyID reports whether id has the form of a key ID.
+func ValidKeyID(id string) bool {
+	return strings.HasPrefix(id, KeyIDPrefix) && ulidRE.MatchString(id[len(KeyIDPrefix):])
+}
+
+// NewSecret reads 256 bits from r and encodes them as 43 base62 characters.
+func NewSecret(r io.Reader) (string, error) {
+	b := make([]byte, secretBytes)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return base62(new(big.Int).SetBytes(b), SecretLen), nil
+}
+
+// FormatToken builds the token for a key ID and secret.
+func FormatToken(prefix, keyID, secret string) string {
+	body := prefix + "_" + strings.TrimPrefix(keyID, KeyIDPrefix) + "_" + secret
+	return body + checksum(body)
+}
+
+// ParseToken splits a token into key ID and secret, checking its shape,
+// prefix and checksum. It returns ErrMalformed for anything else.
+func ParseToken(prefix, token string) (keyID, secret string, err error) {
+	want := len(prefix) + 1 + ulidLen + 1 + SecretLen + checksumLen
+	if len(token) != want || !strings.HasPrefix(token, prefix+"_") {
+		return "", "", ErrMalformed
+	}
+	rest := token[len(prefix)+1:]
+	id, rest := rest[:ulidLen], rest[ulidLen:]
+	if rest[0] != '_' || !ulidRE.MatchString(id) {
+		return "", "", ErrMalformed
+	}
+	secret, sum := rest[1:1+SecretLen], rest[1+SecretLen:]
+	if !secretRE.MatchString(secret) {
+		return "", "", ErrMalformed
+	}
+	if sum != checksum(token[:len(token)-checksumLen]) {
+		return "", "", ErrMalformed
+	}
+	return KeyIDPrefix + id, secret, nil
+}
+
+// ParseBasic decodes the value of a Basic credential, base64(keyID:secret).
+func ParseBasic(value string) (keyID, secret string, err error) {
+	raw, err := base64.StdEncoding.DecodeString(value)
+	if err != nil {
+		return "", "", ErrMalformed
+	}
+	id, sec, ok := strings.Cut(string(raw), ":")
+	if !ok || !ValidKeyID(id) || !secretRE.MatchString(sec) {
+		return "", "", ErrMalformed
+	}
+	return id, sec, nil
+}
+
+// ParseAuthorization parses an Authorization header value: "Bearer <token>"
+// or "Basic base64(keyID:secret)". The scheme is case-insensitive.
+func ParseAuthorization(prefix, header string) (keyID, secret string, err error) {
+	scheme, value, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok {
+		return "", "", ErrMalformed
+	}
+	value = strings.TrimSpace(value)
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return ParseToken(prefix, value)
+	case "basic":
+		return ParseBasic(value)
+	}
+	return "", "", ErrMalformed
+}
+
+// Hint is the part of a token safe to show in listings: prefix, the start of
+// the ID and the last four characters.
+func Hint(token string) string {
+	if len(token) < 16 {
+		return ""
+	}
+	i := strings.IndexByte(token, '_')
+	if i < 0 || i+9 > len(token) {
+		return ""
+	}
+	return token[:i+9] + "…" + token[len(token)-4:]
+}
+
+func checksum(body string) string {
+	return base62(new(big.Int).SetUint64(uint64(crc32.ChecksumIEEE([]byte(body)))), checksumLen)
+}
+
+// base62 encodes n in exactly width characters, left-padded with zeros.
+func base62(n *big.Int, width int) string {
+	out := make([]byte, width)
+	base := big.NewInt(62)
+	mod := new(big.Int)
+	n = new(big.Int).Set(n)
+	for i := width - 1; i >= 0; i-- {
+		n.DivMod(n, base, mod)
+		out[i] = base62Alphabet[mod.Int64()]
+	}
+	return string(out)
+}

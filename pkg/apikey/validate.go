@@ -1,0 +1,220 @@
+package apikey
+
+import (
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of DESIGN §2.
+const (
+	MaxNameLen        = 128
+	MaxDescriptionLen = 1024
+	MaxScopes         = 64
+	MaxCIDRs          = 64
+	MaxOrigins        = 64
+	MaxMetadata       = 32
+	MaxMetadataKey    = 64
+	MaxMetadataValue  = 512
+	MaxGracePeriod    = 604800
+	MaxBatchRevoke    = 100
+	MaxListLimit      = 100
+	DefaultListLimit  = 50
+)
+
+var (
+	typeRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	labelRE  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// ValidTenantID reports whether t is a well-formed tenant ID.
+func ValidTenantID(t string) bool { return tenantRE.MatchString(t) }
+
+// ValidType reports whether t is a well-formed key type.
+func ValidType(t string) bool { return typeRE.MatchString(t) }
+
+func hasControl(s string, allowNewlines bool) bool {
+	for _, r := range s {
+		if allowNewlines && (r == '\n' || r == '\t' || r == '\r') {
+			continue
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return true
+		}
+	}
+	return false
+}
+
+func validateName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch n := utf8.RuneCountInString(name); {
+	case !utf8.ValidString(name):
+		return "", Invalid("name", "must be valid UTF-8")
+	case n == 0:
+		return "", Invalid("name", "is required (1-%d characters)", MaxNameLen)
+	case n > MaxNameLen:
+		return "", Invalid("name", "must be at most %d characters", MaxNameLen)
+	case hasControl(name, false):
+		return "", Invalid("name", "must not contain control characters")
+	}
+	return name, nil
+}
+
+func validateDescription(d string) error {
+	if !utf8.ValidString(d) || hasControl(d, true) {
+		return Invalid("description", "must be valid UTF-8 without control characters")
+	}
+	if utf8.RuneCountInString(d) > MaxDescriptionLen {
+		return Invalid("description", "must be at most %d characters", MaxDescriptionLen)
+	}
+	return nil
+}
+
+func validateType(t string, allowed []string) error {
+	if !typeRE.MatchString(t) {
+		return Invalid("type", "must match ^[a-z][a-z0-9_-]{0,31}$")
+	}
+	if len(allowed) > 0 && !slices.Contains(allowed, t) {
+		return Invalid("type", "must be one of %s", strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+func validateScopes(scopes []string) ([]string, error) {
+	if len(scopes) == 0 {
+		return nil, Invalid("scopes", "at least one scope is required")
+	}
+	if len(scopes) > MaxScopes {
+		return nil, Invalid("scopes", "at most %d scopes", MaxScopes)
+	}
+	out := make([]string, 0, len(scopes))
+	for i, s := range scopes {
+		if !ValidScope(s) {
+			return nil, Invalid("scopes["+strconv.Itoa(i)+"]", "%q is not a valid scope (^[a-z][a-z0-9_.-]*(:[a-z0-9_.*-]+)*$)", s)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// normalizeAllowList validates and canonicalises an allow-list: CIDRs masked
+// (a bare address becomes /32 or /128), origins lower-cased.
+func normalizeAllowList(a AllowList) (AllowList, error) {
+	if len(a.IPs) > MaxCIDRs {
+		return a, Invalid("allowList.ips", "at most %d entries", MaxCIDRs)
+	}
+	if len(a.Origins) > MaxOrigins {
+		return a, Invalid("allowList.origins", "at most %d entries", MaxOrigins)
+	}
+	out := AllowList{IPs: []string{}, Origins: []string{}}
+	for i, s := range a.IPs {
+		p, err := parseCIDR(s)
+		if err != nil {
+			return a, Invalid("allowList.ips["+strconv.Itoa(i)+"]", "%q is not an IPv4 or IPv6 CIDR", s)
+		}
+		if v := p.String(); !slices.Contains(out.IPs, v) {
+			out.IPs = append(out.IPs, v)
+		}
+	}
+	for i, s := range a.Origins {
+		o, ok := NormalizeOrigin(s)
+		if !ok {
+			return a, Invalid("allowList.origins["+strconv.Itoa(i)+"]", "%q must be https://host[:port] or *.suffix", s)
+		}
+		if !slices.Contains(out.Origins, o) {
+			out.Origins = append(out.Origins, o)
+		}
+	}
+	return out, nil
+}
+
+func parseCIDR(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, err
+	}
+	return p.Masked(), nil
+}
+
+// NormalizeOrigin checks an origin pattern, https://host[:port] or *.suffix,
+// and returns it lower-cased.
+func NormalizeOrigin(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if suffix, ok := strings.CutPrefix(s, "*."); ok {
+		return s, validHost(suffix) && strings.Contains(suffix, ".")
+	}
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		return "", false
+	}
+	host, port, hasPort := strings.Cut(rest, ":")
+	if hasPort {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return "", false
+		}
+	}
+	return s, validHost(host)
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(h, ".") {
+		if !labelRE.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+func validateMetadata(m map[string]string) error {
+	if len(m) > MaxMetadata {
+		return Invalid("metadata", "at most %d entries", MaxMetadata)
+	}
+	for k, v := range m {
+		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKey || hasControl(k, false) || !utf8.ValidString(k) {
+			return Invalid("metadata", "key %q must be 1-%d characters without control characters", truncate(k, 70), MaxMetadataKey)
+		}
+		if utf8.RuneCountInString(v) > MaxMetadataValue || !utf8.ValidString(v) {
+			return Invalid("metadata."+k, "must be at most %d characters", MaxMetadataValue)
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func parseExpiresAt(s string, now time.Time) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, Invalid("expiresAt", "must be an RFC 3339 time such as 2030-01-02T15:04:05Z")
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	if !t.After(now) {
+		return time.Time{}, Invalid("expiresAt", "must be in the future")
+	}
+	return t, nil
+}
