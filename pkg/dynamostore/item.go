@@ -1,0 +1,173 @@
+package dynamostore
+
+import (
+	"time"
+
+	"github.com/keyward/keyward/pkg/apikey"
+)
+
+// timeLayout stores times as fixed-width UTC strings, so they compare
+// correctly as strings in condition and filter expressions.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// keyItem is a key as stored. It never holds a secret or token: only
+// HMAC-SHA256 hashes under a versioned pepper.
+type keyItem struct {
+	PK     string `dynamodbav:"pk"`
+	SK     string `dynamodbav:"sk"`
+	GSI1PK string `dynamodbav:"gsi1pk"`
+	GSI1SK string `dynamodbav:"gsi1sk"`
+	GSI2PK string `dynamodbav:"gsi2pk"`
+	GSI2SK string `dynamodbav:"gsi2sk"`
+
+	ID                      string            `dynamodbav:"id"`
+	TenantID                string            `dynamodbav:"tenantId"`
+	Name                    string            `dynamodbav:"name"`
+	Description             string            `dynamodbav:"description"`
+	Type                    string            `dynamodbav:"type"`
+	Scopes                  []string          `dynamodbav:"scopes"`
+	AllowIPs                []string          `dynamodbav:"allowIps"`
+	AllowOrigins            []string          `dynamodbav:"allowOrigins"`
+	Metadata                map[string]string `dynamodbav:"metadata"`
+	Status                  string            `dynamodbav:"status"`
+	IsDefault               bool              `dynamodbav:"isDefault"`
+	Hint                    string            `dynamodbav:"hint"`
+	CreatedAt               string            `dynamodbav:"createdAt"`
+	CreatedBy               string            `dynamodbav:"createdBy"`
+	UpdatedAt               string            `dynamodbav:"updatedAt"`
+	UpdatedBy               string            `dynamodbav:"updatedBy"`
+	ExpiresAt               string            `dynamodbav:"expiresAt,omitempty"`
+	RevokedAt               string            `dynamodbav:"revokedAt,omitempty"`
+	RevokedBy               string            `dynamodbav:"revokedBy,omitempty"`
+	RotatedAt               string            `dynamodbav:"rotatedAt,omitempty"`
+	PreviousSecretExpiresAt string            `dynamodbav:"previousSecretExpiresAt,omitempty"`
+	Version                 int64             `dynamodbav:"version"`
+
+	SecretHash        []byte `dynamodbav:"secretHash,omitempty"`
+	PepperVersion     int    `dynamodbav:"pepperVersion,omitempty"`
+	PrevSecretHash    []byte `dynamodbav:"prevSecretHash,omitempty"`
+	PrevPepperVersion int    `dynamodbav:"prevPepperVersion,omitempty"`
+
+	// TTL is when DynamoDB may purge a revoked key (epoch seconds).
+	TTL int64 `dynamodbav:"ttl,omitempty"`
+
+	// RequestID and SourceIP describe the write that produced this version,
+	// with UpdatedBy, so the stream image says who did what from where.
+	RequestID string `dynamodbav:"requestId,omitempty"`
+	SourceIP  string `dynamodbav:"sourceIp,omitempty"`
+}
+
+// claimItem reserves a unique value (a name, a tenant's default key) for a key.
+type claimItem struct {
+	PK       string `dynamodbav:"pk"`
+	SK       string `dynamodbav:"sk"`
+	KeyID    string `dynamodbav:"keyId"`
+	TenantID string `dynamodbav:"tenantId"`
+}
+
+// usageItem holds what changes on use, away from the key item and its indexes.
+type usageItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	LastUsedAt string `dynamodbav:"lastUsedAt"`
+}
+
+type pepperItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	Version    int    `dynamodbav:"version"`
+	Ciphertext []byte `dynamodbav:"ciphertext"`
+	KMSKeyID   string `dynamodbav:"kmsKeyId"`
+	CreatedAt  string `dynamodbav:"createdAt"`
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func fmtTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return fmtTime(*t)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeLayout, s)
+	return t
+}
+
+func parseTimePtr(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t := parseTime(s)
+	return &t
+}
+
+func toItem(k *apikey.StoredKey) keyItem {
+	nameKey := apikey.NameKey(k.Name)
+	it := keyItem{
+		PK: keyPK(k.ID), SK: skKey,
+		GSI1PK: tenantPK(k.TenantID), GSI1SK: k.ID,
+		GSI2PK: tenantPK(k.TenantID), GSI2SK: nameSK(nameKey, k.ID),
+		ID: k.ID, TenantID: k.TenantID, Name: k.Name, Description: k.Description, Type: k.Type,
+		Scopes: nonNil(k.Scopes), AllowIPs: nonNil(k.AllowList.IPs), AllowOrigins: nonNil(k.AllowList.Origins),
+		Metadata: k.Metadata, Status: string(k.Status), IsDefault: k.IsDefault, Hint: k.Hint,
+		CreatedAt: fmtTime(k.CreatedAt), CreatedBy: k.CreatedBy,
+		UpdatedAt: fmtTime(k.UpdatedAt), UpdatedBy: k.UpdatedBy,
+		ExpiresAt: fmtTimePtr(k.ExpiresAt), RevokedAt: fmtTimePtr(k.RevokedAt),
+		RotatedAt: fmtTimePtr(k.RotatedAt), PreviousSecretExpiresAt: fmtTimePtr(k.PreviousSecretExpiresAt),
+		Version:    k.Version,
+		SecretHash: k.SecretHash.Sum, PepperVersion: k.SecretHash.Version,
+		RequestID: k.Change.RequestID, SourceIP: k.Change.SourceIP,
+	}
+	if it.Metadata == nil {
+		it.Metadata = map[string]string{}
+	}
+	if k.RevokedBy != nil {
+		it.RevokedBy = *k.RevokedBy
+	}
+	if k.PreviousHash != nil {
+		it.PrevSecretHash, it.PrevPepperVersion = k.PreviousHash.Sum, k.PreviousHash.Version
+	}
+	if !k.PurgeAt.IsZero() {
+		it.TTL = k.PurgeAt.Unix()
+	}
+	return it
+}
+
+func fromItem(it *keyItem) *apikey.StoredKey {
+	k := &apikey.StoredKey{Key: apikey.Key{
+		ID: it.ID, TenantID: it.TenantID, Name: it.Name, Description: it.Description, Type: it.Type,
+		Scopes:    nonNil(it.Scopes),
+		AllowList: apikey.AllowList{IPs: nonNil(it.AllowIPs), Origins: nonNil(it.AllowOrigins)},
+		Metadata:  it.Metadata, Status: apikey.Status(it.Status), IsDefault: it.IsDefault, Hint: it.Hint,
+		CreatedAt: parseTime(it.CreatedAt), CreatedBy: it.CreatedBy,
+		UpdatedAt: parseTime(it.UpdatedAt), UpdatedBy: it.UpdatedBy,
+		ExpiresAt: parseTimePtr(it.ExpiresAt), RevokedAt: parseTimePtr(it.RevokedAt),
+		RotatedAt: parseTimePtr(it.RotatedAt), PreviousSecretExpiresAt: parseTimePtr(it.PreviousSecretExpiresAt),
+		Version: it.Version,
+	}}
+	if k.Metadata == nil {
+		k.Metadata = map[string]string{}
+	}
+	if it.RevokedBy != "" {
+		by := it.RevokedBy
+		k.RevokedBy = &by
+	}
+	k.SecretHash = apikey.Hash{Version: it.PepperVersion, Sum: it.SecretHash}
+	if len(it.PrevSecretHash) > 0 {
+		k.PreviousHash = &apikey.Hash{Version: it.PrevPepperVersion, Sum: it.PrevSecretHash}
+	}
+	if it.TTL > 0 {
+		k.PurgeAt = time.Unix(it.TTL, 0).UTC()
+	}
+	k.Change = apikey.Change{Actor: it.UpdatedBy, RequestID: it.RequestID, SourceIP: it.SourceIP}
+	return k
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

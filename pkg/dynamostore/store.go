@@ -1,0 +1,467 @@
+// Package dynamostore is the DynamoDB adapter of keyward's keys table: it
+// implements apikey.Store and apikey.PepperStore with conditional writes and
+// transactions, so DynamoDB enforces every invariant. The table layout and
+// its access patterns are documented beside KeysTable in template.yaml.
+package dynamostore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/keyward/keyward/pkg/apikey"
+)
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+// Store is the keys table.
+type Store struct {
+	db    API
+	table string
+}
+
+var (
+	_ apikey.Store       = (*Store)(nil)
+	_ apikey.PepperStore = (*Store)(nil)
+)
+
+// New returns a Store over the named table.
+func New(db API, table string) *Store { return &Store{db: db, table: table} }
+
+// Table returns the table name.
+func (s *Store) Table() string { return s.table }
+
+func keyOf(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: pk},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// GetKey reads a key item with one consistent GetItem. Returns apikey.ErrNotFound.
+func (s *Store) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: keyOf(keyPK(id), skKey), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, wrap(err, "get key %s", id)
+	}
+	if out.Item == nil {
+		return nil, apikey.ErrNotFound
+	}
+	var it keyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("decode key %s: %w", id, err)
+	}
+	return fromItem(&it), nil
+}
+
+// CreateKey writes the key, its name claim and (for a default key) the
+// tenant's default claim in one transaction.
+// Returns apikey.ErrNameTaken, apikey.ErrTenantExists or apikey.ErrConflict.
+func (s *Store) CreateKey(ctx context.Context, k *apikey.StoredKey) error {
+	item, err := attributevalue.MarshalMap(toItem(k))
+	if err != nil {
+		return fmt.Errorf("encode key: %w", err)
+	}
+	notExists := aws.String("attribute_not_exists(pk)")
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: notExists}},
+	}
+	onFail := []error{apikey.ErrConflict}
+	if k.IsDefault {
+		claim, err := s.claim(defaultPK(k.TenantID), skDefault, k)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: claim, ConditionExpression: notExists}})
+		onFail = append(onFail, apikey.ErrTenantExists)
+	}
+	claim, err := s.claim(namePK(k.TenantID, apikey.NameKey(k.Name)), skName, k)
+	if err != nil {
+		return err
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: claim, ConditionExpression: notExists}})
+	onFail = append(onFail, apikey.ErrNameTaken)
+
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return cancelled(err, onFail, "create key %s", k.ID)
+}
+
+func (s *Store) claim(pk, sk string, k *apikey.StoredKey) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(claimItem{PK: pk, SK: sk, KeyID: k.ID, TenantID: k.TenantID})
+	if err != nil {
+		return nil, fmt.Errorf("encode claim: %w", err)
+	}
+	return item, nil
+}
+
+// nameClaim is the claim a key holds: its name, while it is active.
+func nameClaim(k *apikey.StoredKey) string {
+	if k.Status != apikey.StatusActive {
+		return ""
+	}
+	return namePK(k.TenantID, apikey.NameKey(k.Name))
+}
+
+// UpdateKey replaces prev by next on the condition that the stored version is
+// still prev.Version; when the name claim changes (rename, revoke) the new
+// claim is taken and the old released in the same transaction.
+// Returns apikey.ErrConflict or apikey.ErrNameTaken.
+func (s *Store) UpdateKey(ctx context.Context, prev, next *apikey.StoredKey) error {
+	item, err := attributevalue.MarshalMap(toItem(next))
+	if err != nil {
+		return fmt.Errorf("encode key: %w", err)
+	}
+	cond := expression.Name("version").Equal(expression.Value(prev.Version))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build condition: %w", err)
+	}
+	put := &types.Put{
+		TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	oldClaim, newClaim := nameClaim(prev), nameClaim(next)
+	if oldClaim == newClaim {
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+			ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return apikey.ErrConflict
+		}
+		return wrap(err, "update key %s", next.ID)
+	}
+	items := []types.TransactWriteItem{{Put: put}}
+	onFail := []error{apikey.ErrConflict}
+	if newClaim != "" {
+		claim, err := s.claim(newClaim, skName, next)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: &s.table, Item: claim, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}})
+		onFail = append(onFail, apikey.ErrNameTaken)
+	}
+	if oldClaim != "" {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: keyOf(oldClaim, skName),
+			ConditionExpression:       aws.String("keyId = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: prev.ID}},
+		}})
+		onFail = append(onFail, apikey.ErrConflict)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return cancelled(err, onFail, "update key %s", next.ID)
+}
+
+// cancelled maps a cancelled transaction to the domain error of the first
+// item whose condition failed.
+func cancelled(err error, onFail []error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		var found error
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(onFail) {
+				// A claim failure says more than the version check.
+				if found == nil || found == apikey.ErrConflict {
+					found = onFail[i]
+				}
+			}
+		}
+		if found != nil {
+			return found
+		}
+		var conflict bool
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				conflict = true
+			}
+		}
+		if conflict {
+			return apikey.ErrConflict
+		}
+	}
+	return wrap(err, format, args...)
+}
+
+// wrap adds context to an AWS error; throttling becomes unavailable (503).
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
+			return &apikey.Error{Code: apikey.ECodeUnavailable, Message: "the service is busy; retry shortly"}
+		}
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// maxListReads bounds the DynamoDB pages one list call reads while filters
+// discard items, so a rare filter costs a short page, not a long scan.
+const maxListReads = 10
+
+type listToken map[string]string
+
+// ListKeys serves GET /v1/keys: Query byTenant (newest first) or byName (name
+// prefix), with status and type as filters. Never a Scan.
+func (s *Store) ListKeys(ctx context.Context, q apikey.ListQuery) ([]*apikey.StoredKey, string, error) {
+	var keyCond expression.KeyConditionBuilder
+	index, forward := indexByTenant, false
+	if q.NamePrefix != "" {
+		index, forward = indexByName, true
+		keyCond = expression.Key("gsi2pk").Equal(expression.Value(tenantPK(q.TenantID))).
+			And(expression.Key("gsi2sk").BeginsWith(q.NamePrefix))
+	} else {
+		keyCond = expression.Key("gsi1pk").Equal(expression.Value(tenantPK(q.TenantID)))
+	}
+	b := expression.NewBuilder().WithKeyCondition(keyCond)
+	filtered := false
+	if f, ok := filterFor(q); ok {
+		b = b.WithFilter(f)
+		filtered = true
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("build list query: %w", err)
+	}
+	var start map[string]types.AttributeValue
+	if q.After != "" {
+		var tok listToken
+		if err := json.Unmarshal([]byte(q.After), &tok); err != nil || len(tok) == 0 {
+			return nil, "", apikey.Invalid("cursor", "is not valid")
+		}
+		start = make(map[string]types.AttributeValue, len(tok))
+		for k, v := range tok {
+			start[k] = &types.AttributeValueMemberS{Value: v}
+		}
+	}
+	var out []*apikey.StoredKey
+	var last *keyItem
+	for reads := 0; ; reads++ {
+		want := int32(q.Limit - len(out))
+		if filtered {
+			want = max(want*2, 25)
+		}
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: &s.table, IndexName: aws.String(index),
+			KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+			ScanIndexForward: aws.Bool(forward), Limit: aws.Int32(want), ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, "", wrap(err, "list keys of %s", q.TenantID)
+		}
+		for i, raw := range res.Items {
+			var it keyItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, "", fmt.Errorf("decode listed key: %w", err)
+			}
+			out = append(out, fromItem(&it))
+			last = &it
+			if len(out) == q.Limit {
+				if i < len(res.Items)-1 || res.LastEvaluatedKey != nil {
+					return out, tokenAfter(last, index), nil
+				}
+				return out, "", nil
+			}
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, "", nil
+		}
+		start = res.LastEvaluatedKey
+		if reads+1 >= maxListReads {
+			return out, tokenFrom(start), nil
+		}
+	}
+}
+
+// tokenAfter is the ExclusiveStartKey that resumes right after it.
+func tokenAfter(it *keyItem, index string) string {
+	tok := listToken{"pk": it.PK, "sk": it.SK}
+	if index == indexByName {
+		tok["gsi2pk"], tok["gsi2sk"] = it.GSI2PK, it.GSI2SK
+	} else {
+		tok["gsi1pk"], tok["gsi1sk"] = it.GSI1PK, it.GSI1SK
+	}
+	b, _ := json.Marshal(tok)
+	return string(b)
+}
+
+func tokenFrom(lek map[string]types.AttributeValue) string {
+	tok := listToken{}
+	for k, v := range lek {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			tok[k] = s.Value
+		}
+	}
+	b, _ := json.Marshal(tok)
+	return string(b)
+}
+
+func filterFor(q apikey.ListQuery) (expression.ConditionBuilder, bool) {
+	var conds []expression.ConditionBuilder
+	now := expression.Value(fmtTime(q.Now))
+	switch q.Status {
+	case apikey.StatusActive:
+		conds = append(conds, expression.Name("status").Equal(expression.Value(string(apikey.StatusActive))),
+			expression.Or(expression.AttributeNotExists(expression.Name("expiresAt")),
+				expression.Name("expiresAt").GreaterThan(now)))
+	case apikey.StatusExpired:
+		conds = append(conds, expression.Name("status").Equal(expression.Value(string(apikey.StatusActive))),
+			expression.Name("expiresAt").LessThanEqual(now))
+	case apikey.StatusRevoked:
+		conds = append(conds, expression.Name("status").Equal(expression.Value(string(apikey.StatusRevoked))))
+	}
+	if q.Type != "" {
+		conds = append(conds, expression.Name("type").Equal(expression.Value(q.Type)))
+	}
+	switch len(conds) {
+	case 0:
+		return expression.ConditionBuilder{}, false
+	case 1:
+		return conds[0], true
+	}
+	return expression.And(conds[0], conds[1], conds[2:]...), true
+}
+
+// LastUsed reads the usage items of the given keys with BatchGetItem.
+func (s *Store) LastUsed(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 100)
+		keys := make([]map[string]types.AttributeValue, 0, n)
+		for _, id := range ids[:n] {
+			keys = append(keys, keyOf(keyPK(id), skUsage))
+		}
+		ids = ids[n:]
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
+					return nil, err
+				}
+			}
+			if attempt > 8 {
+				return nil, &apikey.Error{Code: apikey.ECodeUnavailable, Message: "the service is busy; retry shortly"}
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, wrap(err, "read usage")
+			}
+			for _, raw := range res.Responses[s.table] {
+				var u usageItem
+				if err := attributevalue.UnmarshalMap(raw, &u); err != nil {
+					return nil, fmt.Errorf("decode usage: %w", err)
+				}
+				if t := parseTime(u.LastUsedAt); !t.IsZero() && len(u.PK) > 4 {
+					out[u.PK[len("KEY#"):]] = t
+				}
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// TouchLastUsed records that a key was used at, unless it was recorded less
+// than minInterval before (one conditional write to the key's usage item,
+// never the key item). It returns whether it wrote.
+func (s *Store) TouchLastUsed(ctx context.Context, id string, at time.Time, minInterval time.Duration) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: keyOf(keyPK(id), skUsage),
+		UpdateExpression:         aws.String("SET #u = :at"),
+		ConditionExpression:      aws.String("attribute_not_exists(#u) OR #u < :before"),
+		ExpressionAttributeNames: map[string]string{"#u": "lastUsedAt"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":at":     &types.AttributeValueMemberS{Value: fmtTime(at)},
+			":before": &types.AttributeValueMemberS{Value: fmtTime(at.Add(-minInterval))},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap(err, "touch key %s", id)
+	}
+	return true, nil
+}
+
+// ListPeppers returns the stored pepper versions, oldest first.
+func (s *Store) ListPeppers(ctx context.Context) ([]apikey.PepperRecord, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pkPepper}},
+	})
+	if err != nil {
+		return nil, wrap(err, "list peppers")
+	}
+	out := make([]apikey.PepperRecord, 0, len(res.Items))
+	for _, raw := range res.Items {
+		var p pepperItem
+		if err := attributevalue.UnmarshalMap(raw, &p); err != nil {
+			return nil, fmt.Errorf("decode pepper: %w", err)
+		}
+		out = append(out, apikey.PepperRecord{Version: p.Version, Ciphertext: p.Ciphertext, KMSKeyID: p.KMSKeyID, CreatedAt: parseTime(p.CreatedAt)})
+	}
+	return out, nil
+}
+
+// PutPepper stores a pepper version's ciphertext unless the version exists
+// (apikey.ErrConflict).
+func (s *Store) PutPepper(ctx context.Context, rec apikey.PepperRecord) error {
+	item, err := attributevalue.MarshalMap(pepperItem{
+		PK: pkPepper, SK: pepperSK(rec.Version), Version: rec.Version,
+		Ciphertext: rec.Ciphertext, KMSKeyID: rec.KMSKeyID, CreatedAt: fmtTime(rec.CreatedAt),
+	})
+	if err != nil {
+		return fmt.Errorf("encode pepper: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apikey.ErrConflict
+	}
+	return wrap(err, "put pepper v%d", rec.Version)
+}
