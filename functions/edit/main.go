@@ -1,0 +1,16 @@
+// Command edit is the edit Lambda function: it serves PATCH /v1/keys/{keyId} and POST /v1/keys/{keyId}/rotate.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/keyward/keyward/pkg/adminapi"
+	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/awsenv"
+)
+
+func main() {
+	env := awsenv.MustLoad()
+	router := apigw.NewRouter(env.Logger, adminapi.EditRoutes(env.Service)...)
+	lambda.Start(router.Handle)
+}

@@ -1,0 +1,165 @@
+package adminapi_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keyward/keyward/pkg/ddblocal"
+)
+
+// Key IDs the fixtures in events/ use. The test creates real keys and puts
+// their IDs in place of fixtureKeyA and fixtureKeyB; fixtureMissing never exists.
+const (
+	fixtureKeyA    = "key_01JD6B0C3XH5Q2M9T7R4W8N1PA"
+	fixtureKeyB    = "key_01JD6B0C3XH5Q2M9T7R4W8N1PB"
+	fixtureMissing = "key_01JD6B0C3XH5Q2M9T7R4W8N1PZ"
+)
+
+// fixtureFunctions maps a fixture's name prefix to the function that serves it.
+var fixtureFunctions = []struct{ prefix, function string }{
+	{"create-key", "create"},
+	{"list-keys", "list"},
+	{"get-key", "list"},
+	{"edit-key", "edit"},
+	{"rotate-key", "edit"},
+	{"revoke-key", "revoke"},
+	{"batch-revoke", "revoke"},
+}
+
+// TestEventFixtures feeds every events/*.json to the router of the function
+// its name names, against a fresh table holding two keys of tenant acme
+// ("CRM sync" and "WFM export"), and checks the outcome each fixture shows.
+func TestEventFixtures(t *testing.T) {
+	want := map[string]struct {
+		status      int
+		code, field string
+		check       func(t *testing.T, r response)
+	}{
+		"create-key.json": {status: 201, check: func(t *testing.T, r response) {
+			if r.Headers["ETag"] != `"1"` || r.body["secret"] == nil || r.body["token"] == nil || r.body["tenantId"] != "acme" || r.body["name"] != "BI export" {
+				t.Errorf("created: %v %s", r.Headers, r.Body)
+			}
+		}},
+		"create-key-invalid-name.json":  {status: 400, code: "invalid_request", field: "name"},
+		"create-key-unknown-field.json": {status: 400, code: "invalid_request", field: "tenantId"},
+		"create-key-forbidden.json":     {status: 403, code: "forbidden"},
+		"list-keys.json": {status: 200, check: func(t *testing.T, r response) {
+			if items, _ := r.body["items"].([]any); len(items) != 2 || r.body["nextCursor"] != nil {
+				t.Errorf("list: %s", r.Body)
+			}
+		}},
+		"list-keys-search.json": {status: 200, check: func(t *testing.T, r response) {
+			items, _ := r.body["items"].([]any)
+			if len(items) != 1 || items[0].(map[string]any)["name"] != "CRM sync" {
+				t.Errorf("search: %s", r.Body)
+			}
+		}},
+		"list-keys-bad-limit.json": {status: 400, code: "invalid_request", field: "limit"},
+		"get-key.json": {status: 200, check: func(t *testing.T, r response) {
+			if r.Headers["ETag"] != `"1"` || r.body["name"] != "CRM sync" || r.body["secret"] != nil || r.body["token"] != nil {
+				t.Errorf("get: %v %s", r.Headers, r.Body)
+			}
+		}},
+		"get-key-other-tenant.json":  {status: 404, code: "not_found"},
+		"get-key-no-authorizer.json": {status: 401, code: "unauthorized"},
+		"edit-key.json": {status: 200, check: func(t *testing.T, r response) {
+			if r.Headers["ETag"] != `"2"` || r.body["name"] != "CRM sync (EU)" {
+				t.Errorf("edit: %v %s", r.Headers, r.Body)
+			}
+		}},
+		"edit-key-stale-if-match.json": {status: 412, code: "precondition_failed"},
+		"edit-key-scopes.json":         {status: 400, code: "invalid_request", field: "scopes"},
+		"rotate-key.json": {status: 200, check: func(t *testing.T, r response) {
+			if r.Headers["ETag"] != `"2"` || r.body["secret"] == nil || r.body["previousSecretExpiresAt"] == nil {
+				t.Errorf("rotate: %v %s", r.Headers, r.Body)
+			}
+		}},
+		"rotate-key-no-body.json": {status: 200, check: func(t *testing.T, r response) {
+			if r.body["secret"] == nil || r.body["previousSecretExpiresAt"] != nil {
+				t.Errorf("rotate without grace: %s", r.Body)
+			}
+		}},
+		"revoke-key.json": {status: 200, check: func(t *testing.T, r response) {
+			if r.body["status"] != "revoked" || r.body["revokedAt"] == nil {
+				t.Errorf("revoke: %s", r.Body)
+			}
+		}},
+		"revoke-key-forbidden.json": {status: 403, code: "forbidden"},
+		"batch-revoke.json": {status: 200, check: func(t *testing.T, r response) {
+			results, _ := r.body["results"].([]any)
+			var got []string
+			for _, x := range results {
+				m := x.(map[string]any)
+				s := m["status"].(string)
+				if e, ok := m["error"].(map[string]any); ok {
+					s += ":" + e["code"].(string)
+				}
+				got = append(got, s)
+			}
+			if strings.Join(got, ",") != "revoked,revoked,error:not_found" {
+				t.Errorf("batch results %v: %s", got, r.Body)
+			}
+		}},
+		"batch-revoke-empty.json": {status: 400, code: "invalid_request", field: "ids"},
+	}
+
+	root, err := ddblocal.RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures in events/: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, path := range files {
+		name := filepath.Base(path)
+		seen[name] = true
+		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("events/%s has no expected outcome in this test: add one", name)
+			}
+			function := ""
+			for _, f := range fixtureFunctions {
+				if strings.HasPrefix(name, f.prefix) {
+					function = f.function
+				}
+			}
+			if function == "" {
+				t.Fatalf("events/%s: the name's prefix names no function", name)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			s := newStack(t)
+			a := s.seed(t, admin("acme"), "CRM sync")
+			b := s.seed(t, admin("acme"), "WFM export")
+			text := strings.NewReplacer(fixtureKeyA, a.ID, fixtureKeyB, b.ID).Replace(string(raw))
+			var req events.APIGatewayProxyRequest
+			if err := json.Unmarshal([]byte(text), &req); err != nil {
+				t.Fatalf("events/%s is not a proxy event: %v", name, err)
+			}
+			if got := functionFor(req.HTTPMethod, req.Resource); got != function {
+				t.Fatalf("events/%s is %s %s, served by %s, but its name says %s", name, req.HTTPMethod, req.Resource, got, function)
+			}
+			r := s.serve(t, req)
+			r.check(t, w.status, w.code, w.field)
+			if w.check != nil {
+				w.check(t, r)
+			}
+		})
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("events/%s is expected but missing", name)
+		}
+	}
+}

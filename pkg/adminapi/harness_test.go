@@ -1,0 +1,178 @@
+package adminapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/keyward/keyward/pkg/adminapi"
+	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/ddblocal"
+	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/localkms"
+)
+
+func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
+
+// syncBuffer collects log output written from any goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// stack is the key service over real DynamoDB Local tables built from
+// template.yaml and a local KMS endpoint, reached through the real SDK clients,
+// with the four functions' routers in front of it.
+type stack struct {
+	svc     *apikey.Service
+	logs    *syncBuffer
+	routers map[string]*apigw.Router // function name → its router
+	secrets []string                 // every secret and token issued, to check none is logged
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	tables := ddblocaltest.Tables(t)
+	db := ddblocal.Client(ddblocaltest.Shared(t).Endpoint)
+	srv, err := localkms.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyARN, err := srv.CreateKey("keyward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	kc := kms.New(kms.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	store := dynamostore.New(db, tables["KeysTable"])
+	svc := apikey.NewService(store, kmspepper.New(kc, store, keyARN), apikey.Config{})
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := &stack{svc: svc, logs: logs, routers: map[string]*apigw.Router{
+		"create": apigw.NewRouter(log, adminapi.CreateRoutes(svc)...),
+		"list":   apigw.NewRouter(log, adminapi.ListRoutes(svc)...),
+		"edit":   apigw.NewRouter(log, adminapi.EditRoutes(svc)...),
+		"revoke": apigw.NewRouter(log, adminapi.RevokeRoutes(svc)...),
+	}}
+	t.Cleanup(func() {
+		out := logs.String()
+		for _, sec := range s.secrets {
+			if strings.Contains(out, sec) {
+				t.Errorf("a secret or token reached the logs:\n%s", out)
+				return
+			}
+		}
+	})
+	return s
+}
+
+// functionFor names the function serving a method and resource, as template.yaml does.
+func functionFor(method, resource string) string {
+	switch {
+	case method == "POST" && resource == adminapi.ResourceKeys:
+		return "create"
+	case method == "GET":
+		return "list"
+	case method == "PATCH" || resource == adminapi.ResourceRotate:
+		return "edit"
+	default:
+		return "revoke"
+	}
+}
+
+// admin is a caller of tenant with keys:admin; its key need not exist.
+func admin(tenant string) apikey.Caller {
+	return apikey.Caller{TenantID: tenant, KeyID: "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", Scopes: []string{apikey.ScopeAdmin}, RequestID: "seed", SourceIP: "198.51.100.7"}
+}
+
+// seed creates a key through the service and remembers its secret.
+func (s *stack) seed(t *testing.T, c apikey.Caller, name string) *apikey.Issued {
+	t.Helper()
+	iss, err := s.svc.Create(context.Background(), c, apikey.CreateInput{Name: name, Scopes: []string{"recordings:read"}})
+	if err != nil {
+		t.Fatalf("seed %q: %v", name, err)
+	}
+	s.secrets = append(s.secrets, iss.Secret, iss.Token)
+	return iss
+}
+
+// serve sends req to the router of the function that owns its route.
+func (s *stack) serve(t *testing.T, req events.APIGatewayProxyRequest) response {
+	t.Helper()
+	resp, err := s.routers[functionFor(req.HTTPMethod, req.Resource)].Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Handle returned an error: %v", err)
+	}
+	r := response{APIGatewayProxyResponse: resp}
+	if err := json.Unmarshal([]byte(resp.Body), &r.body); err != nil {
+		t.Fatalf("response body %q is not JSON: %v", resp.Body, err)
+	}
+	if resp.Headers["Content-Type"] != "application/json" || resp.Headers["Cache-Control"] != "no-store" {
+		t.Errorf("headers = %v", resp.Headers)
+	}
+	if sec, ok := r.body["secret"].(string); ok {
+		s.secrets = append(s.secrets, sec, r.body["token"].(string))
+	}
+	return r
+}
+
+// response is a proxy response with its JSON body decoded.
+type response struct {
+	events.APIGatewayProxyResponse
+	body map[string]any
+}
+
+func (r response) errorCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (r response) errorField() string {
+	e, _ := r.body["error"].(map[string]any)
+	f, _ := e["field"].(string)
+	return f
+}
+
+// check fails t unless r has status and, for errors, code and field.
+func (r response) check(t *testing.T, status int, code, field string) {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("status = %d, want %d: %s", r.StatusCode, status, r.Body)
+	}
+	if code != "" && (r.errorCode() != code || r.errorField() != field) {
+		t.Fatalf("error = %q field %q, want %q field %q: %s", r.errorCode(), r.errorField(), code, field, r.Body)
+	}
+}

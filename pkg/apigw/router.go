@@ -1,0 +1,171 @@
+package apigw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/keyward/keyward/pkg/apikey"
+)
+
+// Handler serves one route for an authenticated caller. An error it returns
+// becomes the response through the one code → status table; a non-domain
+// error becomes 500 internal and is logged.
+type Handler func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error)
+
+// Route binds a handler to an HTTP method and an API Gateway resource
+// template, such as "/v1/keys/{keyId}".
+type Route struct {
+	Method   string
+	Resource string
+	Handler  Handler
+}
+
+// Router dispatches proxy events on HTTPMethod and Resource, authenticates
+// the caller from the authorizer context, and writes one access-log line per
+// request.
+type Router struct {
+	routes map[string]map[string]Handler // resource → method → handler
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewRouter returns a router over routes, logging to log (slog.Default when
+// nil). It panics on a duplicate or incomplete route: that is a wiring bug.
+func NewRouter(log *slog.Logger, routes ...Route) *Router {
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Router{routes: map[string]map[string]Handler{}, log: log, now: time.Now}
+	for _, rt := range routes {
+		if rt.Method == "" || rt.Resource == "" || rt.Handler == nil {
+			panic(fmt.Sprintf("apigw: incomplete route %q %q", rt.Method, rt.Resource))
+		}
+		m := strings.ToUpper(rt.Method)
+		if r.routes[rt.Resource] == nil {
+			r.routes[rt.Resource] = map[string]Handler{}
+		}
+		if _, dup := r.routes[rt.Resource][m]; dup {
+			panic(fmt.Sprintf("apigw: duplicate route %s %s", m, rt.Resource))
+		}
+		r.routes[rt.Resource][m] = rt.Handler
+	}
+	return r
+}
+
+// Handle serves one proxy event. It never returns an error: every failure is
+// an HTTP response (a Lambda error would reach the client as a bare 502).
+func (r *Router) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	start := r.now()
+	resp, err := r.dispatch(ctx, req)
+	var internal bool
+	code := ""
+	if err != nil {
+		var status int
+		var body errorDetail
+		status, body, internal = classify(err)
+		resp = errorResponse(status, body)
+		code = body.Code
+		var na *notAllowedError
+		if errors.As(err, &na) {
+			resp.Headers["Allow"] = na.allow
+		}
+	}
+	if resp.Headers == nil {
+		resp.Headers = map[string]string{}
+	}
+	if _, ok := resp.Headers["Cache-Control"]; !ok {
+		resp.Headers["Cache-Control"] = "no-store"
+	}
+	r.accessLog(ctx, req, resp.StatusCode, code, r.now().Sub(start), err, internal)
+	return resp, nil
+}
+
+// dispatch finds the route, authenticates the caller and runs the handler,
+// turning a panic into an internal error.
+func (r *Router) dispatch(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
+	methods, ok := r.routes[req.Resource]
+	if !ok {
+		return resp, apikey.Errorf(apikey.ECodeRouteNotFound, "no such route")
+	}
+	h, ok := methods[strings.ToUpper(req.HTTPMethod)]
+	if !ok {
+		return resp, &notAllowedError{
+			err:   apikey.Errorf(apikey.ECodeMethodNotAllowed, "%s is not allowed on this resource", req.HTTPMethod),
+			allow: strings.Join(slices.Sorted(maps.Keys(methods)), ", "),
+		}
+	}
+	c, err := CallerFrom(req)
+	if err != nil {
+		return resp, err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return h(ctx, req, c)
+}
+
+// notAllowedError is method_not_allowed with the Allow header's value.
+type notAllowedError struct {
+	err   *apikey.Error
+	allow string
+}
+
+func (e *notAllowedError) Error() string { return e.err.Error() }
+func (e *notAllowedError) Unwrap() error { return e.err }
+
+// panicError carries a handler panic to the access log as an internal error.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// accessLog writes the request's one log line: at INFO normally, at ERROR with
+// the error text when the error was internal (its only record). It never logs
+// headers or bodies.
+func (r *Router) accessLog(ctx context.Context, req events.APIGatewayProxyRequest, status int, code string, d time.Duration, err error, internal bool) {
+	auth := req.RequestContext.Authorizer
+	attrs := []slog.Attr{
+		slog.String("requestId", req.RequestContext.RequestID),
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		attrs = append(attrs, slog.String("lambdaRequestId", lc.AwsRequestID))
+	}
+	if t, _ := auth["tenantId"].(string); apikey.ValidTenantID(t) {
+		attrs = append(attrs, slog.String("tenantId", t))
+	}
+	if k, _ := auth["keyId"].(string); apikey.ValidKeyID(k) {
+		attrs = append(attrs, slog.String("keyId", k))
+	}
+	attrs = append(attrs,
+		slog.String("method", req.HTTPMethod),
+		slog.String("resource", req.Resource),
+		slog.Int("status", status),
+		slog.Float64("durationMs", float64(d.Microseconds())/1000),
+	)
+	if code != "" {
+		attrs = append(attrs, slog.String("code", code))
+	}
+	level, msg := slog.LevelInfo, "request"
+	if internal {
+		level, msg = slog.LevelError, "request failed"
+		attrs = append(attrs, slog.String("error", err.Error()))
+		if p, ok := err.(*panicError); ok {
+			attrs = append(attrs, slog.String("stack", string(p.stack)))
+		}
+	}
+	r.log.LogAttrs(ctx, level, msg, attrs...)
+}

@@ -1,0 +1,181 @@
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/keyward/keyward/pkg/apikey"
+)
+
+// logLines returns the JSON log lines written to buf.
+func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+const secretToken = "kw_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z_s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cABCDEF"
+
+func newTestRouter(buf *bytes.Buffer, h Handler) *Router {
+	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return NewRouter(log,
+		Route{Method: "GET", Resource: "/v1/keys/{keyId}", Handler: h},
+		Route{Method: "PATCH", Resource: "/v1/keys/{keyId}", Handler: h},
+	)
+}
+
+func request(method, resource string) events.APIGatewayProxyRequest {
+	req := authorized("keys:admin")
+	req.HTTPMethod, req.Resource = method, resource
+	req.Headers = map[string]string{"Authorization": "Bearer " + secretToken}
+	req.Body = `{"secret":"` + secretToken + `"}`
+	return req
+}
+
+func TestRouter(t *testing.T) {
+	ok := func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		return JSONVersioned(200, map[string]string{"tenant": c.TenantID}, 2)
+	}
+	cases := []struct {
+		name      string
+		method    string
+		resource  string
+		edit      func(*events.APIGatewayProxyRequest)
+		handler   Handler
+		status    int
+		code      string
+		level     string
+		errorText string
+	}{
+		{name: "MatchedRouteServes", method: "GET", resource: "/v1/keys/{keyId}", handler: ok, status: 200, level: "INFO"},
+		{name: "MethodIsCaseInsensitive", method: "get", resource: "/v1/keys/{keyId}", handler: ok, status: 200, level: "INFO"},
+		{name: "UnknownResourceIsNotFound", method: "GET", resource: "/v1/nope", handler: ok, status: 404, code: "not_found", level: "INFO"},
+		{name: "EmptyResourceIsNotFound", method: "GET", resource: "", handler: ok, status: 404, code: "not_found", level: "INFO"},
+		{name: "WrongMethodIsNotAllowed", method: "DELETE", resource: "/v1/keys/{keyId}", handler: ok, status: 405, code: "method_not_allowed", level: "INFO"},
+		{name: "MissingAuthorizerContextIsUnauthorized", method: "GET", resource: "/v1/keys/{keyId}",
+			edit: func(r *events.APIGatewayProxyRequest) { r.RequestContext.Authorizer = nil }, handler: ok, status: 401, code: "unauthorized", level: "INFO"},
+		{name: "DomainErrorMapsToStatus", method: "PATCH", resource: "/v1/keys/{keyId}",
+			handler: func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+				return events.APIGatewayProxyResponse{}, apikey.ErrPrecondition
+			}, status: 412, code: "precondition_failed", level: "INFO"},
+		{name: "InternalErrorIsHiddenAndLoggedOnce", method: "GET", resource: "/v1/keys/{keyId}",
+			handler: func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+				return events.APIGatewayProxyResponse{}, fmt.Errorf("get key: %w", errors.New("operation error DynamoDB: GetItem, https response error StatusCode: 400"))
+			}, status: 500, code: "internal", level: "ERROR", errorText: "get key: operation error DynamoDB: GetItem, https response error StatusCode: 400"},
+		{name: "PanicIsHiddenAndLoggedOnce", method: "GET", resource: "/v1/keys/{keyId}",
+			handler: func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+				panic("index out of range [3] with length 3")
+			}, status: 500, code: "internal", level: "ERROR", errorText: "panic: index out of range [3] with length 3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			called := false
+			h := func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+				called = true
+				return tc.handler(ctx, req, c)
+			}
+			r := newTestRouter(&buf, h)
+			req := request(tc.method, tc.resource)
+			if tc.edit != nil {
+				tc.edit(&req)
+			}
+			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-9"})
+			resp, err := r.Handle(ctx, req)
+			if err != nil {
+				t.Fatalf("Handle returned an error: %v", err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tc.status, resp.Body)
+			}
+			if resp.Headers["Cache-Control"] != "no-store" || resp.Headers["Content-Type"] != "application/json" {
+				t.Errorf("headers = %v", resp.Headers)
+			}
+			if tc.code != "" {
+				if got := wireErrorOf(t, resp)["code"]; got != tc.code {
+					t.Errorf("code = %q, want %q", got, tc.code)
+				}
+				if tc.status == 401 && called {
+					t.Error("handler ran for an unauthenticated request")
+				}
+			}
+			if tc.status == 500 && resp.Body != `{"error":{"code":"internal","message":"internal error"}}` {
+				t.Errorf("500 body leaks detail: %s", resp.Body)
+			}
+
+			lines := logLines(t, &buf)
+			if len(lines) != 1 {
+				t.Fatalf("%d log lines, want exactly 1:\n%s", len(lines), buf.String())
+			}
+			l := lines[0]
+			want := map[string]any{
+				"level": tc.level, "requestId": "req-1", "lambdaRequestId": "lambda-req-9",
+				"tenantId": testTenant, "keyId": testKey, "method": tc.method, "resource": tc.resource,
+				"status": float64(tc.status),
+			}
+			if tc.name == "MissingAuthorizerContextIsUnauthorized" {
+				delete(want, "tenantId")
+				delete(want, "keyId")
+			}
+			for k, v := range want {
+				if l[k] != v {
+					t.Errorf("log %s = %v, want %v", k, l[k], v)
+				}
+			}
+			if _, ok := l["durationMs"].(float64); !ok {
+				t.Errorf("log has no durationMs: %v", l)
+			}
+			if tc.code != "" && l["code"] != tc.code {
+				t.Errorf("log code = %v, want %s", l["code"], tc.code)
+			}
+			if got, _ := l["error"].(string); got != tc.errorText {
+				t.Errorf("log error = %q, want %q", got, tc.errorText)
+			}
+			if strings.Contains(buf.String(), "s3cr3t") || strings.Contains(buf.String(), "Bearer") {
+				t.Errorf("log holds the Authorization header or body: %s", buf.String())
+			}
+		})
+	}
+}
+
+func TestRouterMethodNotAllowedListsAllow(t *testing.T) {
+	var buf bytes.Buffer
+	r := newTestRouter(&buf, func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		return JSON(200, nil)
+	})
+	resp, _ := r.Handle(context.Background(), request("POST", "/v1/keys/{keyId}"))
+	if resp.StatusCode != 405 || resp.Headers["Allow"] != "GET, PATCH" {
+		t.Fatalf("status %d, Allow %q", resp.StatusCode, resp.Headers["Allow"])
+	}
+}
+
+func TestNewRouterRefusesDuplicateRoutes(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic on a duplicate route")
+		}
+	}()
+	h := func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		return JSON(200, nil)
+	}
+	NewRouter(nil, Route{"GET", "/v1/keys", h}, Route{"get", "/v1/keys", h})
+}
