@@ -130,8 +130,11 @@ func TestAnotherTenantsKeyIsNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := map[string]func() error{
-		"Get":    func() error { _, err := st.svc.Get(ctx, globex, k.ID); return err },
-		"Edit":   func() error { _, err := st.svc.Update(ctx, globex, k.ID, apikey.PatchInput{Name: strp("x")}, nil); return err },
+		"Get": func() error { _, err := st.svc.Get(ctx, globex, k.ID); return err },
+		"Edit": func() error {
+			_, err := st.svc.Update(ctx, globex, k.ID, apikey.PatchInput{Name: strp("x")}, nil)
+			return err
+		},
 		"Rotate": func() error { _, err := st.svc.Rotate(ctx, globex, k.ID, apikey.RotateInput{}, nil); return err },
 		"Revoke": func() error { _, err := st.svc.Revoke(ctx, globex, k.ID); return err },
 		"BatchRevoke": func() error {

@@ -19,8 +19,8 @@ import (
 )
 
 func strp(s string) *string { return &s }
-func i64p(i int64) *int64  { return &i }
-func intp(i int) *int      { return &i }
+func i64p(i int64) *int64   { return &i }
+func intp(i int) *int       { return &i }
 
 // secrets collects every secret and token the tests were given, to prove
 // later that none of them was stored or logged.
