@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/localkms"
+)
+
+func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
+
+func TestBootstrapPrintsTheTokenOnceAndRefusesATenantTwice(t *testing.T) {
+	tables := ddblocaltest.Tables(t)
+	srv, err := localkms.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyARN, err := srv.CreateKey("keyward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddblocaltest.Shared(t).Endpoint)
+	t.Setenv("AWS_ENDPOINT_URL_KMS", url)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("KEYS_TABLE", "")
+	t.Setenv("KMS_KEY_ID", "")
+
+	tokenFile := filepath.Join(t.TempDir(), "admin-token")
+	var out, errOut bytes.Buffer
+	args := []string{"-tenant", "acme", "-table", tables["KeysTable"], "-kms-key", keyARN, "-token-file", tokenFile}
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("bootstrap: %v (%s)", err, errOut.String())
+	}
+	saved, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(saved))
+	if _, _, err := apikey.ParseToken("kw", token); err != nil {
+		t.Fatalf("token file does not hold a token")
+	}
+	if st, _ := os.Stat(tokenFile); st.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode = %v, want 0600", st.Mode().Perm())
+	}
+	if got := strings.Count(out.String(), token); got != 1 {
+		t.Errorf("token printed %d times, want once", got)
+	}
+
+	out.Reset()
+	err = run(context.Background(), []string{"-tenant", "acme", "-table", tables["KeysTable"], "-kms-key", keyARN}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "already has a default key") {
+		t.Fatalf("second bootstrap: err = %v, want a refusal", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("a refused bootstrap printed %q", out.String())
+	}
+	if err := run(context.Background(), []string{"-tenant", "Not_Valid", "-table", tables["KeysTable"], "-kms-key", keyARN}, &out, &errOut); err == nil {
+		t.Fatal("an invalid tenant was accepted")
+	}
+}
