@@ -4,6 +4,8 @@
 package apikey
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -85,19 +87,14 @@ type StoredKey struct {
 // Clone returns a deep copy, so a next version can be built from a previous one.
 func (s *StoredKey) Clone() *StoredKey {
 	c := *s
-	c.Scopes = append([]string(nil), s.Scopes...)
-	c.AllowList.IPs = append([]string(nil), s.AllowList.IPs...)
-	c.AllowList.Origins = append([]string(nil), s.AllowList.Origins...)
-	if s.Metadata != nil {
-		c.Metadata = make(map[string]string, len(s.Metadata))
-		for k, v := range s.Metadata {
-			c.Metadata[k] = v
-		}
-	}
-	c.SecretHash.Sum = append([]byte(nil), s.SecretHash.Sum...)
+	c.Scopes = slices.Clone(s.Scopes)
+	c.AllowList.IPs = slices.Clone(s.AllowList.IPs)
+	c.AllowList.Origins = slices.Clone(s.AllowList.Origins)
+	c.Metadata = maps.Clone(s.Metadata)
+	c.SecretHash.Sum = slices.Clone(s.SecretHash.Sum)
 	if s.PreviousHash != nil {
 		p := *s.PreviousHash
-		p.Sum = append([]byte(nil), p.Sum...)
+		p.Sum = slices.Clone(p.Sum)
 		c.PreviousHash = &p
 	}
 	return &c

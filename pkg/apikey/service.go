@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -45,6 +47,11 @@ type Service struct {
 	cfg    Config
 	now    func() time.Time
 	rand   io.Reader
+
+	// ids is monotonic, so keys made in one millisecond by one container still
+	// list newest first.
+	idMu sync.Mutex
+	ids  *ulid.MonotonicEntropy
 }
 
 // Option customises a Service.
@@ -68,6 +75,7 @@ func NewService(store Store, hasher Hasher, cfg Config, opts ...Option) *Service
 	for _, o := range opts {
 		o(s)
 	}
+	s.ids = ulid.Monotonic(s.rand, 0)
 	return s
 }
 
@@ -174,7 +182,9 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 
 // issue gives k an ID and a secret and stores it.
 func (s *Service) issue(ctx context.Context, k *StoredKey, ch Change, now time.Time) (*Issued, error) {
-	id, err := ulid.New(ulid.Timestamp(now), s.rand)
+	s.idMu.Lock()
+	id, err := ulid.New(ulid.Timestamp(now), s.ids)
+	s.idMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("new key id: %w", err)
 	}
@@ -480,6 +490,9 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 				return Invalid("expiresAt", "can only be made earlier (currently %s)", prev.ExpiresAt.Format(time.RFC3339))
 			}
 			next.ExpiresAt = &t
+		}
+		if reflect.DeepEqual(prev.Key, next.Key) {
+			return errUnchanged // nothing to write: no new version, no audit record
 		}
 		return nil
 	})

@@ -379,3 +379,19 @@ func TestBatchRevokeReportsEachID(t *testing.T) {
 		t.Fatal("token prefix")
 	}
 }
+
+func TestAnEditThatChangesNothingWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	st := newStack(t, apikey.Config{})
+	admin, _ := st.bootstrap(t, "acme")
+	k, err := st.svc.Create(ctx, admin, apikey.CreateInput{Name: "QA", Description: "d", Scopes: []string{"qa:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []apikey.PatchInput{{}, {Name: strp("QA"), Description: strp("d")}} {
+		got, err := st.svc.Update(ctx, admin, k.ID, in, i64p(1))
+		if err != nil || got.Version != 1 {
+			t.Fatalf("no-op edit = version %d, %v; want version 1 unchanged", got.Version, err)
+		}
+	}
+}
