@@ -285,9 +285,9 @@ func (f *Function) noteInitFailure(r Result) {
 
 // invocation is one event on its way through a process.
 type invocation struct {
-	id       string
-	payload  []byte
-	done     chan struct{} // closed once result is set
+	id      string
+	payload []byte
+	done    chan struct{} // closed once result is set
 
 	once     sync.Once
 	result   Result
