@@ -1,0 +1,264 @@
+// Package authorizer is keyward's API Gateway REQUEST authorizer (DESIGN §5):
+// it reads the Authorization header (Basic or Bearer), checks the key with
+// apikey.Verify — the same code /v1/verify uses — behind a short in-memory
+// cache, applies the key's allow-list and answers with a policy naming every
+// route the key's scopes allow, so the answer API Gateway caches is right for
+// every route.
+//
+// Outcomes: bad or missing credentials, an unknown, revoked or expired key
+// and a wrong secret are Unauthorized (401); a request from outside the
+// key's allow-list gets a Deny policy (403); a store or KMS failure is an
+// error that is not Unauthorized (500), never an Allow.
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/lastused"
+)
+
+// ErrUnauthorized is the error API Gateway turns into 401: its text must be
+// exactly "Unauthorized".
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// ErrFailure is returned when the decision could not be made (store, KMS or
+// a malformed event). API Gateway answers 500; nothing is allowed.
+var ErrFailure = errors.New("authorizer failure")
+
+// DefaultKeyCacheTTL is how long a key, or its absence, is kept in memory
+// when the environment does not say (the KeyCacheTtl parameter's default).
+const DefaultKeyCacheTTL = 2 * time.Second
+
+// Store is what the authorizer needs from the keys table; *dynamostore.Store
+// satisfies it.
+type Store interface {
+	apikey.KeyGetter
+	lastused.Toucher
+}
+
+// Config holds the authorizer's settings.
+type Config struct {
+	// TokenPrefix starts every token ("kw" when empty).
+	TokenPrefix string
+	// KeyCacheTTL is how long a key or its absence is cached in memory; 0
+	// disables the cache.
+	KeyCacheTTL time.Duration
+	// RouteScopes are the protected APIs' routes (the RouteScopes parameter);
+	// keyward's own routes (apikey.AdminRoutes) are always included.
+	RouteScopes []apikey.RouteScope
+	// UsageInterval is how often lastUsedAt is written per key at most
+	// (lastused.DefaultInterval when 0).
+	UsageInterval time.Duration
+}
+
+// Authorizer decides API Gateway REQUEST authorizer events. It is safe for
+// concurrent use.
+type Authorizer struct {
+	prefix   string
+	keys     *keyCache
+	hasher   apikey.Hasher
+	policies *policies
+	usage    *lastused.Recorder
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// Option customises an Authorizer.
+type Option func(*Authorizer)
+
+// WithClock injects the clock used for expiry, grace periods, the cache and
+// lastUsedAt.
+func WithClock(now func() time.Time) Option { return func(a *Authorizer) { a.now = now } }
+
+// WithLogger sets the logger (slog.Default otherwise).
+func WithLogger(l *slog.Logger) Option { return func(a *Authorizer) { a.log = l } }
+
+// New returns an Authorizer reading keys from store and checking secrets
+// with hasher.
+func New(store Store, hasher apikey.Hasher, cfg Config, opts ...Option) *Authorizer {
+	a := &Authorizer{prefix: cfg.TokenPrefix, hasher: hasher, now: time.Now, log: slog.Default()}
+	if a.prefix == "" {
+		a.prefix = "kw"
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	a.keys = newKeyCache(store, cfg.KeyCacheTTL, a.now)
+	a.policies = newPolicies(append(apikey.AdminRoutes(), cfg.RouteScopes...))
+	a.usage = lastused.New(store, cfg.UsageInterval, a.log)
+	return a
+}
+
+// outcome is what the authorizer answers.
+type outcome int
+
+const (
+	outcomeAllow outcome = iota
+	outcomeDeny
+	outcomeUnauthorized
+	outcomeFailure
+)
+
+var outcomeNames = [...]string{"allow", "deny", "unauthorized", "error"}
+
+// decision is the result of one request, with what its log line says.
+type decision struct {
+	outcome outcome
+	reason  string
+	keyID   string
+	key     *apikey.StoredKey
+	prefix  string
+	err     error
+}
+
+// Handle answers one REQUEST authorizer event. It returns ErrUnauthorized,
+// ErrFailure, or a policy (Allow naming every route the key may call, or
+// Deny). It writes one log line per call and never logs credentials.
+func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	start := time.Now()
+	d := a.decide(ctx, req)
+	a.logDecision(ctx, req, d, time.Since(start))
+	switch d.outcome {
+	case outcomeAllow:
+		k := d.key
+		return events.APIGatewayCustomAuthorizerResponse{
+			PrincipalID:    k.ID,
+			PolicyDocument: allowPolicy(a.policies.resources(d.prefix, k.Scopes)),
+			Context: map[string]any{
+				"tenantId": k.TenantID,
+				"keyId":    k.ID,
+				"keyName":  k.Name,
+				"keyType":  k.Type,
+				"scopes":   strings.Join(k.Scopes, " "),
+			},
+		}, nil
+	case outcomeDeny:
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix)}, nil
+	case outcomeUnauthorized:
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	return events.APIGatewayCustomAuthorizerResponse{}, ErrFailure
+}
+
+func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) decision {
+	prefix, ok := stagePrefix(req.MethodArn)
+	if !ok {
+		return decision{outcome: outcomeFailure, reason: "bad_method_arn", err: errors.New("methodArn is not an execute-api method ARN")}
+	}
+	authz, n := header(req, "Authorization")
+	switch {
+	case n == 0 || strings.TrimSpace(authz) == "":
+		return decision{outcome: outcomeUnauthorized, reason: "no_credentials"}
+	case n > 1:
+		return decision{outcome: outcomeUnauthorized, reason: "malformed"}
+	}
+	keyID, secret, err := apikey.ParseAuthorization(a.prefix, authz)
+	if err != nil {
+		return decision{outcome: outcomeUnauthorized, reason: "malformed"}
+	}
+
+	now := a.now()
+	var ent *entry
+	getter := keyGetterFunc(func(ctx context.Context, id string) (*apikey.StoredKey, error) {
+		e, err := a.keys.get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		ent = e
+		if e.key == nil {
+			return nil, apikey.ErrNotFound
+		}
+		return e.key, nil
+	})
+	k, code, err := apikey.Verify(ctx, getter, a.hasher, keyID, secret, now)
+	if err != nil {
+		return decision{outcome: outcomeFailure, reason: "store_or_kms", keyID: keyID, err: err}
+	}
+	if code != apikey.CodeValid {
+		d := decision{outcome: outcomeUnauthorized, reason: string(code), keyID: keyID}
+		if k != nil {
+			d.key = k
+		}
+		return d
+	}
+	allow := ent.allow
+	if ent.key != k || allow == nil {
+		allow = compileAllowList(k.AllowList)
+	}
+	origin, _ := header(req, "Origin")
+	referer, _ := header(req, "Referer")
+	if reason := allow.check(req.RequestContext.Identity.SourceIP, origin, referer); reason != "" {
+		return decision{outcome: outcomeDeny, reason: reason, keyID: keyID, key: k, prefix: prefix}
+	}
+	a.usage.Record(ctx, k.ID, now)
+	return decision{outcome: outcomeAllow, keyID: keyID, key: k, prefix: prefix}
+}
+
+// keyGetterFunc adapts a function to apikey.KeyGetter.
+type keyGetterFunc func(ctx context.Context, id string) (*apikey.StoredKey, error)
+
+func (f keyGetterFunc) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error) {
+	return f(ctx, id)
+}
+
+// header returns the first value of the named header (matched
+// case-insensitively) and how many values were sent.
+func header(req events.APIGatewayCustomAuthorizerRequestTypeRequest, name string) (string, int) {
+	for k, vs := range req.MultiValueHeaders {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0], len(vs)
+		}
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v, 1
+		}
+	}
+	return "", 0
+}
+
+// logDecision writes the request's one log line: key ID and tenant (never
+// the header, token or secret), outcome and reason; at ERROR, with the error
+// text, when the decision failed.
+func (a *Authorizer) logDecision(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest, d decision, took time.Duration) {
+	level := slog.LevelInfo
+	if d.outcome == outcomeFailure {
+		level = slog.LevelError
+	}
+	if !a.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs,
+		slog.String("requestId", req.RequestContext.RequestID),
+		slog.String("decision", outcomeNames[d.outcome]),
+	)
+	if d.reason != "" {
+		attrs = append(attrs, slog.String("reason", d.reason))
+	}
+	if d.keyID != "" {
+		attrs = append(attrs, slog.String("keyId", d.keyID))
+	}
+	if d.key != nil {
+		attrs = append(attrs, slog.String("tenantId", d.key.TenantID))
+	}
+	attrs = append(attrs,
+		slog.String("method", req.HTTPMethod),
+		slog.String("resource", req.Resource),
+		slog.String("sourceIp", req.RequestContext.Identity.SourceIP),
+		slog.Float64("durationMs", float64(took.Microseconds())/1000),
+	)
+	msg := "authorize"
+	if d.err != nil {
+		msg = "authorize failed"
+		attrs = append(attrs, slog.String("error", d.err.Error()))
+	}
+	a.log.LogAttrs(ctx, level, msg, attrs...)
+}
