@@ -45,6 +45,9 @@ type Store struct {
 	db        API
 	table     string
 	retention time.Duration
+
+	// The read budget of one filtered query (tests shrink it).
+	maxPages, pageSize int
 }
 
 var _ audit.Store = (*Store)(nil)
@@ -55,7 +58,7 @@ func New(db API, table string, retention time.Duration) *Store {
 	if retention <= 0 {
 		retention = DefaultRetention
 	}
-	return &Store{db: db, table: table, retention: retention}
+	return &Store{db: db, table: table, retention: retention, maxPages: maxPages, pageSize: filteredPageSize}
 }
 
 // Table returns the table name.
@@ -171,7 +174,7 @@ func (s *Store) Query(ctx context.Context, q audit.Query) ([]audit.Record, strin
 	want := q.Limit + 1 // one more than the page, to know whether another exists
 	var items []recordItem
 	for pages := 0; ; pages++ {
-		if pages == maxPages {
+		if pages == s.maxPages {
 			if len(items) == 0 {
 				return nil, "", apikey.Errorf(apikey.ECodeUnavailable, "these filters match too few records to fill a page quickly; narrow from and to")
 			}
@@ -184,7 +187,7 @@ func (s *Store) Query(ctx context.Context, q audit.Query) ([]audit.Record, strin
 		}
 		limit := int32(want - len(items))
 		if p.filter != nil {
-			limit = filteredPageSize
+			limit = int32(s.pageSize)
 		}
 		in := &dynamodb.QueryInput{
 			TableName:                 &s.table,
