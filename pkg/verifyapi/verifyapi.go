@@ -1,0 +1,182 @@
+// Package verifyapi serves GET /v1/whoami and POST /v1/verify (DESIGN §4):
+// who the calling key is, and whether a token is valid, for services that
+// are not behind API Gateway. /v1/verify checks the token with apikey.Verify,
+// the code the authorizer uses, against the store directly (no cache), so a
+// revocation or an expiry shows at once.
+package verifyapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/lastused"
+)
+
+// API Gateway resource paths of the routes.
+const (
+	ResourceWhoami = "/v1/whoami"
+	ResourceVerify = "/v1/verify"
+)
+
+// Store is what /v1/verify needs from the keys table; *dynamostore.Store
+// satisfies it.
+type Store interface {
+	apikey.KeyGetter
+	lastused.Toucher
+}
+
+// Verifier checks tokens for POST /v1/verify.
+type Verifier struct {
+	store  Store
+	hasher apikey.Hasher
+	prefix string
+	now    func() time.Time
+	usage  *lastused.Recorder
+}
+
+// Option customises a Verifier.
+type Option func(*Verifier)
+
+// WithClock injects the clock used for expiry, grace periods and lastUsedAt.
+func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
+
+// New returns a Verifier over store and hasher for tokens with tokenPrefix
+// ("kw" when empty). A successful verification records the key's use (at
+// most once a minute), as a call through the authorizer does.
+func New(store Store, hasher apikey.Hasher, tokenPrefix string, opts ...Option) *Verifier {
+	if tokenPrefix == "" {
+		tokenPrefix = "kw"
+	}
+	v := &Verifier{store: store, hasher: hasher, prefix: tokenPrefix, now: time.Now}
+	for _, o := range opts {
+		o(v)
+	}
+	v.usage = lastused.New(store, lastused.DefaultInterval, nil)
+	return v
+}
+
+// Routes are the verify function's routes: GET /v1/whoami and POST /v1/verify.
+func Routes(v *Verifier) []apigw.Route {
+	return []apigw.Route{
+		{Method: http.MethodGet, Resource: ResourceWhoami, Handler: whoami},
+		{Method: http.MethodPost, Resource: ResourceVerify, Handler: v.verify},
+	}
+}
+
+// Whoami is the response of GET /v1/whoami: the calling key, as the
+// authorizer described it.
+type Whoami struct {
+	KeyID    string   `json:"keyId"`
+	TenantID string   `json:"tenantId"`
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Scopes   []string `json:"scopes"`
+}
+
+func whoami(_ context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+	name, _ := req.RequestContext.Authorizer["keyName"].(string)
+	typ, _ := req.RequestContext.Authorizer["keyType"].(string)
+	scopes := c.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return apigw.JSON(http.StatusOK, Whoami{KeyID: c.KeyID, TenantID: c.TenantID, Name: name, Type: typ, Scopes: scopes})
+}
+
+// VerifyInput is the body of POST /v1/verify. Token is a token
+// (kw_…), or an Authorization header value as a client sent it
+// ("Bearer kw_…" or "Basic base64(keyId:secret)").
+type VerifyInput struct {
+	Token string `json:"token"`
+}
+
+// VerifyOutput is the response of POST /v1/verify. Valid is true exactly when
+// Code is VALID; the key's description is given then. For REVOKED and
+// EXPIRED (the secret was right) only the key ID is given.
+type VerifyOutput struct {
+	Valid     bool              `json:"valid"`
+	Code      apikey.VerifyCode `json:"code"`
+	KeyID     string            `json:"keyId,omitempty"`
+	TenantID  string            `json:"tenantId,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Type      string            `json:"type,omitempty"`
+	Scopes    []string          `json:"scopes,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	ExpiresAt *time.Time        `json:"expiresAt,omitempty"`
+}
+
+// verify serves POST /v1/verify (keys:verify). A key of another tenant is
+// NOT_FOUND whatever its secret, so nothing is learnt about other tenants.
+func (v *Verifier) verify(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+	if !apikey.HasScope(c.Scopes, apikey.ScopeVerify) {
+		return events.APIGatewayProxyResponse{}, apikey.Errorf(apikey.ECodeForbidden, "this key lacks the %s scope", apikey.ScopeVerify)
+	}
+	var in VerifyInput
+	if err := apigw.DecodeJSON(req, &in); err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	out, err := v.Verify(ctx, c.TenantID, in.Token)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	return apigw.JSON(http.StatusOK, out)
+}
+
+// Verify checks token for a caller of tenant. Errors: invalid_request (no
+// token), and infrastructure failures; every verdict is a VerifyOutput.
+func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOutput, error) {
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return nil, apikey.Invalid("token", "is required")
+	}
+	var keyID, secret string
+	var err error
+	if scheme, _, _ := strings.Cut(token, " "); strings.EqualFold(scheme, "bearer") || strings.EqualFold(scheme, "basic") {
+		keyID, secret, err = apikey.ParseAuthorization(v.prefix, token)
+	} else {
+		keyID, secret, err = apikey.ParseToken(v.prefix, token)
+	}
+	if err != nil {
+		return &VerifyOutput{Code: apikey.CodeMalformed}, nil
+	}
+	now := v.now()
+	k, code, err := apikey.Verify(ctx, tenantKeys{store: v.store, tenant: tenant}, v.hasher, keyID, secret, now)
+	if err != nil {
+		return nil, err
+	}
+	out := &VerifyOutput{Valid: code == apikey.CodeValid, Code: code}
+	switch code {
+	case apikey.CodeValid:
+		pub := k.Public(now)
+		out.KeyID, out.TenantID, out.Name, out.Type = pub.ID, pub.TenantID, pub.Name, pub.Type
+		out.Scopes, out.Metadata, out.ExpiresAt = pub.Scopes, pub.Metadata, pub.ExpiresAt
+		v.usage.Record(ctx, k.ID, now)
+	case apikey.CodeRevoked, apikey.CodeExpired:
+		out.KeyID = k.ID
+	}
+	return out, nil
+}
+
+// tenantKeys reads keys of one tenant: another tenant's key is not found, so
+// apikey.Verify treats it exactly as an unknown key.
+type tenantKeys struct {
+	store  apikey.KeyGetter
+	tenant string
+}
+
+func (t tenantKeys) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error) {
+	k, err := t.store.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if k.TenantID != t.tenant {
+		return nil, apikey.ErrNotFound
+	}
+	return k, nil
+}
