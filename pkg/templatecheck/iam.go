@@ -2,6 +2,7 @@ package templatecheck
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -318,9 +319,17 @@ func EventSourceActions(f *samtemplate.ServerlessFunction) map[string]bool {
 // sources use (extra). It reports every needed action not granted, every
 // granted action neither needed nor in extra, and anything broader than
 // needed: wildcard actions, dynamodb:Scan, Resource "*" (except for
-// anyResourceActions), wildcard resources other than a table's
-// "/index/*" or "/stream/*", and index resources when the code reads no
-// index.
+// anyResourceActions), wildcard resources, and index resources when the
+// code reads no index.
+//
+// Two wildcards are accepted: a table's "/index/*" and "/stream/*", and the
+// REST API ID in apigateway:DELETE on
+// arn:…:apigateway:<region>::/restapis/*/stages/<stage>/cache/authorizers
+// (FlushStageAuthorizersCache). A function cannot name its own API there:
+// the API's definition refers to the function's ARN, the function to its
+// role, so a role policy naming the API is a circular dependency. (A
+// separate AWS::IAM::Policy attached to the role would break the cycle; the
+// shared schemas have none for it.)
 func CheckPolicies(stmts []Statement, needs []Need, readsIndex bool, extra map[string]bool) []error {
 	var errs []error
 	granted := make(map[string]string) // lower case → as written
@@ -344,6 +353,8 @@ func CheckPolicies(stmts []Statement, needs []Need, readsIndex bool, extra map[s
 				if strings.Contains(strings.TrimSuffix(r, "/stream/*"), "*") {
 					errs = append(errs, fmt.Errorf("statement %s: resource %s has a wildcard", name, r))
 				}
+			case flushAnyAPI.MatchString(r) && onlyActions(st, "apigateway:DELETE"):
+				// The API depends on the function: see CheckPolicies.
 			case strings.Contains(r, "*"):
 				errs = append(errs, fmt.Errorf("statement %s: resource %s has a wildcard", name, r))
 			}
@@ -394,6 +405,18 @@ func CheckPolicies(stmts []Statement, needs []Need, readsIndex bool, extra map[s
 		}
 	}
 	return errs
+}
+
+// flushAnyAPI is the authorizer cache of a named stage of any REST API.
+var flushAnyAPI = regexp.MustCompile(`^arn:(\$\{AWS::Partition\}|[a-z-]+):apigateway:(\$\{AWS::Region\}|[a-z0-9-]+)::/restapis/\*/stages/[^*/]+/cache/authorizers$`)
+
+func onlyActions(st Statement, actions ...string) bool {
+	for _, a := range st.Actions {
+		if !hasAction(Statement{Actions: actions}, a) {
+			return false
+		}
+	}
+	return true
 }
 
 func hasAction(st Statement, actions ...string) bool {
