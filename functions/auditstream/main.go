@@ -10,6 +10,6 @@ import (
 )
 
 func main() {
-	env := awsenv.MustLoadAudit()
+	env := awsenv.MustLoadAuditStream()
 	lambda.Start(auditstream.New(env.AuditStore, env.Logger).Handle)
 }

@@ -25,16 +25,28 @@ type AuditSettings struct {
 	// Table is the audit table (AUDIT_TABLE, required).
 	Table string
 	// Retention is how long audit records are kept (AUDIT_RETENTION_DAYS,
-	// 1-3650 days, default 400); only the stream function writes with it.
+	// 1-3650 days, default 400). Only the stream function, which writes the
+	// records, reads it; it is zero for the query function.
 	Retention time.Duration
 }
 
-// ReadAuditSettings reads and checks the audit settings through getenv. A
-// missing or malformed setting is an error naming the variable.
-func ReadAuditSettings(getenv func(string) string) (AuditSettings, error) {
+// ReadAuditTable reads AUDIT_TABLE through getenv: all the audit (query)
+// function needs.
+func ReadAuditTable(getenv func(string) string) (AuditSettings, error) {
 	s := AuditSettings{Table: strings.TrimSpace(getenv("AUDIT_TABLE"))}
 	if s.Table == "" {
 		return AuditSettings{}, fmt.Errorf("AUDIT_TABLE is not set")
+	}
+	return s, nil
+}
+
+// ReadAuditSettings reads AUDIT_TABLE and AUDIT_RETENTION_DAYS through
+// getenv: what the auditstream function needs. A missing or malformed
+// setting is an error naming the variable.
+func ReadAuditSettings(getenv func(string) string) (AuditSettings, error) {
+	s, err := ReadAuditTable(getenv)
+	if err != nil {
+		return AuditSettings{}, err
 	}
 	days := DefaultAuditRetentionDays
 	if v := strings.TrimSpace(getenv("AUDIT_RETENTION_DAYS")); v != "" {
@@ -55,12 +67,27 @@ type AuditEnv struct {
 	AuditStore *auditstore.Store
 }
 
-// LoadAudit is Load for the audit functions. Like Load it makes no AWS calls.
+// LoadAudit is Load for the audit function (GET /v1/audit), which queries
+// the audit table. Like Load it makes no AWS calls.
 func LoadAudit(ctx context.Context) (*AuditEnv, error) {
+	as, err := ReadAuditTable(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return loadAudit(ctx, as)
+}
+
+// LoadAuditStream is Load for the auditstream function, which writes audit
+// records that expire after the retention. Like Load it makes no AWS calls.
+func LoadAuditStream(ctx context.Context) (*AuditEnv, error) {
 	as, err := ReadAuditSettings(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	return loadAudit(ctx, as)
+}
+
+func loadAudit(ctx context.Context, as AuditSettings) (*AuditEnv, error) {
 	env, err := Load(ctx)
 	if err != nil {
 		return nil, err
@@ -74,8 +101,12 @@ func LoadAudit(ctx context.Context) (*AuditEnv, error) {
 
 // MustLoadAudit is LoadAudit for a function's init: on failure it logs the
 // reason and exits, as MustLoad does.
-func MustLoadAudit() *AuditEnv {
-	env, err := LoadAudit(context.Background())
+func MustLoadAudit() *AuditEnv { return mustAudit(LoadAudit(context.Background())) }
+
+// MustLoadAuditStream is LoadAuditStream for a function's init, as MustLoad.
+func MustLoadAuditStream() *AuditEnv { return mustAudit(LoadAuditStream(context.Background())) }
+
+func mustAudit(env *AuditEnv, err error) *AuditEnv {
 	if err != nil {
 		NewLogger(os.Stderr, slog.LevelInfo).Error("init failed", "error", err.Error())
 		os.Exit(1)
