@@ -52,13 +52,6 @@ var lambdaProvided = map[string]bool{
 	"TZ": true, "LANG": true, "PATH": true, "LD_LIBRARY_PATH": true,
 }
 
-// optionalEnv are variables the code reads that the template deliberately
-// leaves unset, and why.
-var optionalEnv = map[string]string{
-	"API_ID": "gwflush's fallback stage: the template cannot give a function its own API's ID " +
-		"(the API refers to the function: a circular dependency), so the stage comes from requestContext",
-}
-
 // lambdaReserved are the variables Lambda refuses in a function's
 // Environment: a template setting one fails to deploy.
 var lambdaReserved = map[string]bool{
@@ -331,7 +324,7 @@ func TestFunctionEnvironmentIsSet(t *testing.T) {
 				t.Fatalf("functions/%s was not analysed", folder)
 			}
 			for _, name := range sortedIDs(u.Env) {
-				if strings.HasPrefix(name, "AWS_") || lambdaProvided[name] || optionalEnv[name] != "" {
+				if strings.HasPrefix(name, "AWS_") || lambdaProvided[name] {
 					continue
 				}
 				if _, ok := f.Environment[name]; !ok {
