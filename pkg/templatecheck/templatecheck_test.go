@@ -563,20 +563,28 @@ func TestTemplateIsComplete(t *testing.T) {
 }
 
 // findAlarm returns the alarm watching namespace/metric for the resource
-// target (by a Ref or Fn::GetAtt in dimension), or "".
+// target (by a Ref or Fn::GetAtt in dimension), or "". The metric may be the
+// alarm's own or one of its metric math Metrics.
 func findAlarm(alarms map[string]samtemplate.Resource, namespace, metric, dimension, target string) string {
 	for _, id := range sortedIDs(alarms) {
 		p := alarms[id].Properties
-		if p["Namespace"] != namespace || p["MetricName"] != metric {
-			continue
+		candidates := []any{p}
+		for _, m := range asList(p["Metrics"]) {
+			candidates = append(candidates, lookupPath(m, "MetricStat", "Metric"))
 		}
-		for _, d := range asList(p["Dimensions"]) {
-			dm, _ := d.(map[string]any)
-			if dm["Name"] != dimension {
+		for _, c := range candidates {
+			m, _ := c.(map[string]any)
+			if m["Namespace"] != namespace || m["MetricName"] != metric {
 				continue
 			}
-			if ref, _, ok := samtemplate.RefTarget(dm["Value"]); ok && ref == target {
-				return id
+			for _, d := range asList(m["Dimensions"]) {
+				dm, _ := d.(map[string]any)
+				if dm["Name"] != dimension {
+					continue
+				}
+				if ref, _, ok := samtemplate.RefTarget(dm["Value"]); ok && ref == target {
+					return id
+				}
 			}
 		}
 	}
