@@ -34,8 +34,8 @@ func TestRepoTemplateKeysTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, ok := tables["KeysTable"]
-	if !ok || len(tables) != 1 {
-		t.Fatalf("tables = %v, want just KeysTable", keys(tables))
+	if _, audit := tables["AuditTable"]; !ok || !audit || len(tables) != 2 {
+		t.Fatalf("tables = %v, want KeysTable and AuditTable", keys(tables))
 	}
 
 	t.Run("NameFromOption", func(t *testing.T) {
