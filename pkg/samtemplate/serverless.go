@@ -340,7 +340,7 @@ func (r reader) apiEvent(name string, p map[string]any) (APIEvent, error) {
 		return e, err
 	}
 	if e.Path == "" || e.Method == "" {
-		return e, fmt.Errorf("Api event needs Path and Method")
+		return e, fmt.Errorf("an Api event needs Path and Method")
 	}
 	e.Method = strings.ToUpper(e.Method)
 	if auth, ok := p["Auth"].(map[string]any); ok {
