@@ -10,6 +10,7 @@ package ddbstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -110,7 +111,8 @@ type Reader struct {
 }
 
 type shard struct {
-	iterator string // "" before the first read
+	iterator string // "" before the first read (or after it expired)
+	last     string // sequence number of the last record read, "" for none
 	closed   bool   // fully read and closed: nothing more will come
 }
 
@@ -176,25 +178,39 @@ func (r *Reader) discover(ctx context.Context) error {
 // records are still ahead of it.
 const maxEmptyReads = 3
 
-// drain reads one shard until it is caught up or closed.
+// drain reads one shard until it is caught up or closed. An iterator that
+// expired (they last 15 minutes) is replaced by one after the last record read.
 func (r *Reader) drain(ctx context.Context, id string, sh *shard) ([]events.DynamoDBEventRecord, error) {
-	if sh.iterator == "" {
-		it, err := r.api.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{
-			StreamArn: aws.String(r.streamARN), ShardId: aws.String(id), ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("shard iterator of %s: %w", id, err)
-		}
-		sh.iterator = aws.ToString(it.ShardIterator)
-	}
 	var out []events.DynamoDBEventRecord
-	for empty := 0; empty < maxEmptyReads; {
+	for empty, renewed := 0, false; empty < maxEmptyReads; {
+		if sh.iterator == "" {
+			in := &dynamodbstreams.GetShardIteratorInput{
+				StreamArn: aws.String(r.streamARN), ShardId: aws.String(id), ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
+			}
+			if sh.last != "" {
+				in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(sh.last)
+			}
+			it, err := r.api.GetShardIterator(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("shard iterator of %s: %w", id, err)
+			}
+			sh.iterator = aws.ToString(it.ShardIterator)
+		}
 		page, err := r.api.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(sh.iterator)})
+		var expired *types.ExpiredIteratorException
+		if errors.As(err, &expired) && !renewed {
+			sh.iterator, renewed = "", true
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("get records of shard %s: %w", id, err)
 		}
+		renewed = false
 		for _, rec := range page.Records {
 			out = append(out, Record(rec, r.streamARN))
+			if rec.Dynamodb != nil {
+				sh.last = aws.ToString(rec.Dynamodb.SequenceNumber)
+			}
 		}
 		if page.NextShardIterator == nil {
 			sh.closed = true

@@ -1,12 +1,15 @@
 package ddbstream_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/keyward/keyward/pkg/ddbstream"
@@ -80,5 +83,61 @@ func TestRecordCarriesWhatALambdaEventCarries(t *testing.T) {
 	}
 	if r.Change.Keys["sk"].String() != "KEY" || r.Change.OldImage["status"].String() != "revoked" || r.Change.NewImage != nil {
 		t.Errorf("images: keys %v old %v new %v", r.Change.Keys, r.Change.OldImage, r.Change.NewImage)
+	}
+}
+
+// expiringStreams serves one shard of two records whose first iterator
+// expires after the first record was read: the failure DynamoDB Local cannot
+// be made to produce on demand.
+type expiringStreams struct {
+	iterators []*dynamodbstreams.GetShardIteratorInput
+	reads     int
+}
+
+func (s *expiringStreams) DescribeStream(context.Context, *dynamodbstreams.DescribeStreamInput, ...func(*dynamodbstreams.Options)) (*dynamodbstreams.DescribeStreamOutput, error) {
+	return &dynamodbstreams.DescribeStreamOutput{StreamDescription: &types.StreamDescription{
+		Shards: []types.Shard{{ShardId: aws.String("shard-1")}},
+	}}, nil
+}
+
+func (s *expiringStreams) GetShardIterator(_ context.Context, in *dynamodbstreams.GetShardIteratorInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetShardIteratorOutput, error) {
+	s.iterators = append(s.iterators, in)
+	return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String(fmt.Sprintf("it-%d", len(s.iterators)))}, nil
+}
+
+func (s *expiringStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecordsInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+	s.reads++
+	rec := func(seq string) types.Record {
+		return types.Record{EventID: aws.String("e" + seq), EventName: types.OperationTypeInsert, Dynamodb: &types.StreamRecord{SequenceNumber: aws.String(seq)}}
+	}
+	switch aws.ToString(in.ShardIterator) {
+	case "it-1":
+		return &dynamodbstreams.GetRecordsOutput{Records: []types.Record{rec("1")}, NextShardIterator: aws.String("it-1-next")}, nil
+	case "it-1-next":
+		return nil, &types.ExpiredIteratorException{Message: aws.String("expired")}
+	case "it-2":
+		return &dynamodbstreams.GetRecordsOutput{Records: []types.Record{rec("2")}}, nil // closed
+	}
+	return nil, fmt.Errorf("unexpected iterator %s", aws.ToString(in.ShardIterator))
+}
+
+func TestReaderRenewsAnExpiredIteratorAfterTheLastRecord(t *testing.T) {
+	api := &expiringStreams{}
+	r := ddbstream.NewReader(api, "arn:stream")
+	recs, err := r.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Change.SequenceNumber != "1" || recs[1].Change.SequenceNumber != "2" {
+		t.Fatalf("records %+v, want 1 then 2, each once", recs)
+	}
+	if len(api.iterators) != 2 || api.iterators[0].ShardIteratorType != types.ShardIteratorTypeTrimHorizon ||
+		api.iterators[1].ShardIteratorType != types.ShardIteratorTypeAfterSequenceNumber || aws.ToString(api.iterators[1].SequenceNumber) != "1" {
+		t.Fatalf("iterators %+v, want TRIM_HORIZON then AFTER_SEQUENCE_NUMBER 1", api.iterators)
+	}
+	// The shard is closed: a later call reads nothing more.
+	reads := api.reads
+	if more, err := r.Next(context.Background()); err != nil || len(more) != 0 || api.reads != reads {
+		t.Fatalf("after close: %v, %v, %d reads", more, err, api.reads-reads)
 	}
 }
