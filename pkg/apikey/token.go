@@ -28,11 +28,37 @@ const (
 	base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 
-var (
-	prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
-	ulidRE   = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
-	secretRE = regexp.MustCompile(`^[0-9A-Za-z]{43}$`)
-)
+var prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+
+// isULID reports whether s is 26 Crockford base32 characters,
+// ^[0-9A-HJKMNP-TV-Z]{26}$. Tokens are checked on every authorized request,
+// so the checks are loops rather than regular expressions.
+func isULID(s string) bool {
+	if len(s) != ulidLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' && c != 'I' && c != 'L' && c != 'O' && c != 'U') {
+			return false
+		}
+	}
+	return true
+}
+
+// isSecret reports whether s is a secret's 43 base62 characters, ^[0-9A-Za-z]{43}$.
+func isSecret(s string) bool {
+	if len(s) != SecretLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
 
 // ErrMalformed is returned for credentials that cannot be a keyward token.
 var ErrMalformed = errors.New("malformed credentials")
@@ -48,7 +74,7 @@ func ScannerRegexp(prefix string) string {
 
 // ValidKeyID reports whether id has the form of a key ID.
 func ValidKeyID(id string) bool {
-	return strings.HasPrefix(id, KeyIDPrefix) && ulidRE.MatchString(id[len(KeyIDPrefix):])
+	return strings.HasPrefix(id, KeyIDPrefix) && isULID(id[len(KeyIDPrefix):])
 }
 
 // NewSecret reads 256 bits from r and encodes them as 43 base62 characters.
@@ -70,16 +96,16 @@ func FormatToken(prefix, keyID, secret string) string {
 // prefix and checksum. It returns ErrMalformed for anything else.
 func ParseToken(prefix, token string) (keyID, secret string, err error) {
 	want := len(prefix) + 1 + ulidLen + 1 + SecretLen + checksumLen
-	if len(token) != want || !strings.HasPrefix(token, prefix+"_") {
+	if len(token) != want || !strings.HasPrefix(token, prefix) || token[len(prefix)] != '_' {
 		return "", "", ErrMalformed
 	}
 	rest := token[len(prefix)+1:]
 	id, rest := rest[:ulidLen], rest[ulidLen:]
-	if rest[0] != '_' || !ulidRE.MatchString(id) {
+	if rest[0] != '_' || !isULID(id) {
 		return "", "", ErrMalformed
 	}
 	secret, sum := rest[1:1+SecretLen], rest[1+SecretLen:]
-	if !secretRE.MatchString(secret) {
+	if !isSecret(secret) {
 		return "", "", ErrMalformed
 	}
 	if sum != checksum(token[:len(token)-checksumLen]) {
@@ -95,7 +121,7 @@ func ParseBasic(value string) (keyID, secret string, err error) {
 		return "", "", ErrMalformed
 	}
 	id, sec, ok := strings.Cut(string(raw), ":")
-	if !ok || !ValidKeyID(id) || !secretRE.MatchString(sec) {
+	if !ok || !ValidKeyID(id) || !isSecret(sec) {
 		return "", "", ErrMalformed
 	}
 	return id, sec, nil
@@ -131,8 +157,16 @@ func Hint(token string) string {
 	return token[:i+9] + "…" + token[len(token)-4:]
 }
 
+// checksum is the CRC32 (IEEE) of body in 6 base62 characters (62^6 > 2^32,
+// so the encoding is exact).
 func checksum(body string) string {
-	return base62(new(big.Int).SetUint64(uint64(crc32.ChecksumIEEE([]byte(body)))), checksumLen)
+	n := crc32.ChecksumIEEE([]byte(body))
+	var out [checksumLen]byte
+	for i := checksumLen - 1; i >= 0; i-- {
+		out[i] = base62Alphabet[n%62]
+		n /= 62
+	}
+	return string(out[:])
 }
 
 // base62 encodes n in exactly width characters, left-padded with zeros.

@@ -114,6 +114,7 @@ type decision struct {
 	reason  string
 	keyID   string
 	key     *apikey.StoredKey
+	ent     *entry // the cache entry of an allowed key
 	prefix  string
 	err     error
 }
@@ -127,17 +128,10 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 	a.logDecision(ctx, req, d, time.Since(start))
 	switch d.outcome {
 	case outcomeAllow:
-		k := d.key
 		return events.APIGatewayCustomAuthorizerResponse{
-			PrincipalID:    k.ID,
-			PolicyDocument: allowPolicy(a.policies.resources(d.prefix, k.Scopes)),
-			Context: map[string]any{
-				"tenantId": k.TenantID,
-				"keyId":    k.ID,
-				"keyName":  k.Name,
-				"keyType":  k.Type,
-				"scopes":   strings.Join(k.Scopes, " "),
-			},
+			PrincipalID:    d.key.ID,
+			PolicyDocument: allowPolicy(d.ent.resources(a.policies, d.prefix)),
+			Context:        d.ent.context,
 		}, nil
 	case outcomeDeny:
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix)}, nil
@@ -152,7 +146,8 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	if !ok {
 		return decision{outcome: outcomeFailure, reason: "bad_method_arn", err: errors.New("methodArn is not an execute-api method ARN")}
 	}
-	authz, n := header(req, "Authorization")
+	h := readHeaders(req)
+	authz, n := h.authorization, h.n
 	switch {
 	case n == 0 || strings.TrimSpace(authz) == "":
 		return decision{outcome: outcomeUnauthorized, reason: "no_credentials"}
@@ -188,17 +183,14 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 		}
 		return d
 	}
-	allow := ent.allow
-	if ent.key != k || allow == nil {
-		allow = compileAllowList(k.AllowList)
+	if ent == nil || ent.key != k { // cannot happen: Verify returns what the getter gave
+		ent = newEntry(k)
 	}
-	origin, _ := header(req, "Origin")
-	referer, _ := header(req, "Referer")
-	if reason := allow.check(req.RequestContext.Identity.SourceIP, origin, referer); reason != "" {
+	if reason := ent.allow.check(req.RequestContext.Identity.SourceIP, h.origin, h.referer); reason != "" {
 		return decision{outcome: outcomeDeny, reason: reason, keyID: keyID, key: k, prefix: prefix}
 	}
 	a.usage.Record(ctx, k.ID, now)
-	return decision{outcome: outcomeAllow, keyID: keyID, key: k, prefix: prefix}
+	return decision{outcome: outcomeAllow, keyID: keyID, key: k, ent: ent, prefix: prefix}
 }
 
 // keyGetterFunc adapts a function to apikey.KeyGetter.
@@ -208,20 +200,38 @@ func (f keyGetterFunc) GetKey(ctx context.Context, id string) (*apikey.StoredKey
 	return f(ctx, id)
 }
 
-// header returns the first value of the named header (matched
-// case-insensitively) and how many values were sent.
-func header(req events.APIGatewayCustomAuthorizerRequestTypeRequest, name string) (string, int) {
+// requestHeaders are the headers the authorizer reads.
+type requestHeaders struct {
+	authorization string
+	n             int // how many Authorization values were sent
+	origin        string
+	referer       string
+}
+
+// readHeaders finds the headers in one pass, matching names
+// case-insensitively, in multiValueHeaders first and then headers.
+func readHeaders(req events.APIGatewayCustomAuthorizerRequestTypeRequest) requestHeaders {
+	var h requestHeaders
+	var seenOrigin, seenReferer bool
+	take := func(name, first string, n int) {
+		switch {
+		case h.n == 0 && strings.EqualFold(name, "Authorization"):
+			h.authorization, h.n = first, n
+		case !seenOrigin && strings.EqualFold(name, "Origin"):
+			h.origin, seenOrigin = first, true
+		case !seenReferer && strings.EqualFold(name, "Referer"):
+			h.referer, seenReferer = first, true
+		}
+	}
 	for k, vs := range req.MultiValueHeaders {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0], len(vs)
+		if len(vs) > 0 {
+			take(k, vs[0], len(vs))
 		}
 	}
 	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v, 1
-		}
+		take(k, v, 1)
 	}
-	return "", 0
+	return h
 }
 
 // logDecision writes the request's one log line: key ID and tenant (never

@@ -2,7 +2,9 @@ package authorizer
 
 import (
 	"context"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
@@ -12,12 +14,46 @@ import (
 // could otherwise grow with random well-formed key IDs.
 const maxCachedKeys = 50_000
 
-// entry is one cached lookup: a key (with its parsed allow-list) or, when
-// key is nil, the knowledge that no such key exists.
+// entry is one cached lookup: a key, with what every Allow for it repeats
+// (its parsed allow-list, its authorizer context and, per stage, its policy
+// resources), or, when key is nil, the knowledge that no such key exists.
 type entry struct {
 	key     *apikey.StoredKey
 	allow   *allowList
+	context map[string]any // shared by every response: read-only
+	policy  atomic.Pointer[policyMemo]
 	expires time.Time
+}
+
+// policyMemo is an entry's Allow resources for the stage it last served.
+type policyMemo struct {
+	prefix    string
+	resources []string
+}
+
+func newEntry(k *apikey.StoredKey) *entry {
+	return &entry{
+		key:   k,
+		allow: compileAllowList(k.AllowList),
+		context: map[string]any{
+			"tenantId": k.TenantID,
+			"keyId":    k.ID,
+			"keyName":  k.Name,
+			"keyType":  k.Type,
+			"scopes":   strings.Join(k.Scopes, " "),
+		},
+	}
+}
+
+// resources returns the method ARNs of the stage (prefix) the key's scopes
+// allow, rendered once per entry and stage.
+func (e *entry) resources(p *policies, prefix string) []string {
+	if m := e.policy.Load(); m != nil && m.prefix == prefix {
+		return m.resources
+	}
+	res := p.resources(prefix, e.key.Scopes)
+	e.policy.Store(&policyMemo{prefix: prefix, resources: res})
+	return res
 }
 
 // keyCache puts a short-lived in-memory cache, positive and negative, in
@@ -48,11 +84,12 @@ func (c *keyCache) get(ctx context.Context, id string) (*entry, error) {
 		}
 	}
 	k, err := c.store.GetKey(ctx, id)
-	e := &entry{}
+	var e *entry
 	switch {
 	case err == nil:
-		e.key, e.allow = k, compileAllowList(k.AllowList)
+		e = newEntry(k)
 	case apikey.ErrorCode(err) == apikey.ECodeNotFound:
+		e = &entry{}
 	default:
 		return nil, err
 	}
