@@ -76,7 +76,7 @@ func TestDynamoDBLocal(t *testing.T) {
 	keys := tables["KeysTable"]
 
 	t.Run("CreatesTheTemplateTables", func(t *testing.T) {
-		if want := map[string]string{"KeysTable": "KeysTable-ddblocal"}; !reflect.DeepEqual(tables, want) {
+		if want := map[string]string{"AuditTable": "AuditTable-ddblocal", "KeysTable": "KeysTable-ddblocal"}; !reflect.DeepEqual(tables, want) {
 			t.Fatalf("CreateTables = %v, want %v", tables, want)
 		}
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(keys)})
@@ -258,7 +258,7 @@ func TestDBPathKeepsTablesAcrossRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{tables["KeysTable"]}; !reflect.DeepEqual(out.TableNames, want) {
+	if want := []string{tables["AuditTable"], tables["KeysTable"]}; !reflect.DeepEqual(out.TableNames, want) {
 		t.Errorf("tables after restart = %v, want %v", out.TableNames, want)
 	}
 }
