@@ -9,14 +9,10 @@ import (
 const fixturePkg = "github.com/keyward/keyward/pkg/templatecheck/testdata/fixture/fn"
 
 func TestAnalyzeFixture(t *testing.T) {
-	paths := mustPaths(t)
-	us, err := Analyze(paths.Root, "./pkg/templatecheck/testdata/fixture/fn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, ok := us[fixturePkg]
-	if !ok || len(us) != 1 {
-		t.Fatalf("Analyze returned %v, want just %s", keysOf(us), fixturePkg)
+	t.Parallel()
+	u, ok := mustAnalysis(t)[fixturePkg]
+	if !ok {
+		t.Fatalf("Analyze returned %v, want %s among them", keysOf(mustAnalysis(t)), fixturePkg)
 	}
 
 	t.Run("ReachableOperationsOnly", func(t *testing.T) {

@@ -1,13 +1,31 @@
 // Package templatecheck checks that template.yaml is deployable as written
-// and agrees with the code it deploys: every resource validates against the
-// SAM or CloudFormation registry schema for its type, each functions/<name>
-// folder is exactly one template function built by the Makefile, the admin
-// API's routes are where DESIGN §4 puts them, and each function is given
-// every environment variable and IAM action its code needs, and no more.
+// and agrees with the code it deploys. `make test` runs its checks against
+// the repository (templatecheck_test.go):
 //
-// It is a test-time tool: `make test` runs its checks against the
-// repository (templatecheck_test.go). The schemas live outside the
-// repository, in ../shared/schema beside the clone, as CI has them.
+//   - every AWS::Serverless::* resource validates against the SAM schema's
+//     definition for its type, Globals against the SAM schema's Globals,
+//     every other resource's Properties against its CloudFormation registry
+//     schema (a type without a schema file fails); an intrinsic function is
+//     accepted wherever a value is (Validator);
+//   - every Ref, Fn::GetAtt, Fn::Sub variable, condition and DependsOn
+//     resolves, and every parameter is used (References);
+//   - each functions/<name> folder is built by exactly one template function
+//     (its Makefile target build-<LogicalId> builds ./functions/<name> for
+//     arm64 into $(ARTIFACTS_DIR)/bootstrap), and DESIGN §4's routes are Api
+//     events of the functions DESIGN §1 assigns them to, behind the
+//     authorizer;
+//   - each function's Globals + Environment set every environment variable
+//     its reachable code reads (AWS_* and Lambda's own excepted), and its
+//     inline policies grant every IAM action its reachable AWS SDK calls
+//     need and nothing else: no wildcard action, no Scan, no Resource "*"
+//     (Analyze, RequiredActions, CheckPolicies document the rules and the
+//     exceptions);
+//   - the pieces issue 5 lists are there (parameters, authorizer, gateway
+//     responses that render to the error contract, tables, KMS key, DLQ,
+//     alarms, outputs).
+//
+// The schemas live outside the repository, in ../shared/schema beside the
+// clone, as CI has them.
 package templatecheck
 
 import (

@@ -71,7 +71,6 @@ type repoState struct {
 	folders   []string                                   // functions/<name> holding Go files
 	builds    map[string]BuildCommand                    // by logical ID
 	buildErrs map[string]error                           // by logical ID
-	usages    map[string]*Usage                          // by folder
 }
 
 var (
@@ -91,7 +90,7 @@ func mustRepo(t *testing.T) *repoState {
 }
 
 func loadRepo(paths Paths) (*repoState, error) {
-	r := &repoState{paths: paths, builds: map[string]BuildCommand{}, buildErrs: map[string]error{}, usages: map[string]*Usage{}}
+	r := &repoState{paths: paths, builds: map[string]BuildCommand{}, buildErrs: map[string]error{}}
 	var err error
 	if r.tmpl, err = samtemplate.Load(paths.Template); err != nil {
 		return nil, err
@@ -118,14 +117,42 @@ func loadRepo(paths Paths) (*repoState, error) {
 			r.builds[id] = bc
 		}
 	}
-	us, err := Analyze(paths.Root, "./functions/...")
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range us {
-		r.usages[filepath.Base(u.Dir)] = u
-	}
 	return r, nil
+}
+
+// The fixture of code_test.go is analysed with the functions: one go list,
+// one type-check of the packages they share.
+const (
+	functionsPattern = "./functions/..."
+	fixturePattern   = "./pkg/templatecheck/testdata/fixture/fn"
+)
+
+var (
+	analysisOnce sync.Once
+	analysed     map[string]*Usage // by import path
+	analysisErr  error
+)
+
+func mustAnalysis(t *testing.T) map[string]*Usage {
+	t.Helper()
+	paths := mustPaths(t)
+	analysisOnce.Do(func() { analysed, analysisErr = Analyze(paths.Root, functionsPattern, fixturePattern) })
+	if analysisErr != nil {
+		t.Fatal(analysisErr)
+	}
+	return analysed
+}
+
+// mustUsages returns the functions' Usage by folder name.
+func mustUsages(t *testing.T) map[string]*Usage {
+	t.Helper()
+	out := make(map[string]*Usage)
+	for _, u := range mustAnalysis(t) {
+		if filepath.Base(filepath.Dir(u.Dir)) == "functions" {
+			out[filepath.Base(u.Dir)] = u
+		}
+	}
+	return out
 }
 
 // functionFor returns the template function whose Makefile target builds
@@ -149,6 +176,7 @@ func sortedIDs[V any](m map[string]V) []string {
 }
 
 func TestTemplateResourcesValidateAgainstSchemas(t *testing.T) {
+	t.Parallel()
 	r := mustRepo(t)
 	for _, err := range mustValidator(t).ValidateTemplate(r.tmpl) {
 		t.Error(err)
@@ -307,7 +335,9 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 }
 
 func TestFunctionEnvironmentIsSet(t *testing.T) {
+	t.Parallel()
 	r := mustRepo(t)
+	usages := mustUsages(t)
 	for _, folder := range r.folders {
 		t.Run(folder, func(t *testing.T) {
 			f := r.functionFor(folder)
@@ -319,7 +349,7 @@ func TestFunctionEnvironmentIsSet(t *testing.T) {
 					t.Errorf("%s sets %s, a variable Lambda reserves: the deployment would fail", f.LogicalID, name)
 				}
 			}
-			u := r.usages[folder]
+			u := usages[folder]
 			if u == nil {
 				t.Fatalf("functions/%s was not analysed", folder)
 			}
@@ -336,7 +366,9 @@ func TestFunctionEnvironmentIsSet(t *testing.T) {
 }
 
 func TestFunctionPoliciesGrantWhatTheCodeCallsAndNoMore(t *testing.T) {
+	t.Parallel()
 	r := mustRepo(t)
+	usages := mustUsages(t)
 	for _, folder := range r.folders {
 		t.Run(folder, func(t *testing.T) {
 			f := r.functionFor(folder)
@@ -347,7 +379,7 @@ func TestFunctionPoliciesGrantWhatTheCodeCallsAndNoMore(t *testing.T) {
 			for _, err := range errs {
 				t.Errorf("%s: %v", f.LogicalID, err)
 			}
-			u := r.usages[folder]
+			u := usages[folder]
 			if u == nil {
 				t.Fatalf("functions/%s was not analysed", folder)
 			}
