@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/keyward/keyward/pkg/audit"
 )
@@ -89,9 +90,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 				events.DynamoDBBatchItemFailure{ItemIdentifier: ev.Records[i].Change.SequenceNumber})
 		}
 	}
-	h.log.InfoContext(ctx, "stream batch",
+	attrs := []slog.Attr{
 		slog.Int("records", len(ev.Records)), slog.Int("written", counts[written]),
-		slog.Int("duplicates", counts[duplicate]), slog.Int("skipped", counts[skipped]), slog.Int("failed", counts[failed]))
+		slog.Int("duplicates", counts[duplicate]), slog.Int("skipped", counts[skipped]), slog.Int("failed", counts[failed]),
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		attrs = append(attrs, slog.String("lambdaRequestId", lc.AwsRequestID))
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "stream batch", attrs...)
 	return resp, nil
 }
 
