@@ -63,7 +63,8 @@ const (
 // Handle records every key change of the batch and reports the records it
 // could not record: a malformed image (a poison record, which the event
 // source's retries, bisection and on-failure destination then deal with) or
-// a failed write. It returns an error only for a batch it cannot read at all.
+// a failed write. It never returns an error: that would retry the whole
+// batch, where reporting records retries from the first one that failed.
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	results := make([]outcome, len(ev.Records))
 	sem := make(chan struct{}, concurrency)
