@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -507,5 +508,35 @@ func TestRevocationReachesTheAuthorizerWithinTheKeyCacheTTL(t *testing.T) {
 	s.clock.Advance(authorizer.DefaultKeyCacheTTL)
 	if r := s.call(t, s.auth, request(bearer(iss.Token), "GET", "/v1/whoami")); r.kind() != "401" {
 		t.Errorf("after KEY_CACHE_TTL: kind = %s, want 401", r.kind())
+	}
+}
+
+// TestConcurrentCallsAgree: one container answering many calls at once (as
+// with AWS_LAMBDA_MAX_CONCURRENCY) gives each the right answer.
+func TestConcurrentCallsAgree(t *testing.T) {
+	s := newStack(t, defaultConfig(t))
+	good := s.issue(t, apikey.CreateInput{Scopes: []string{"keys:read"}})
+	fenced := s.issue(t, apikey.CreateInput{Scopes: []string{"keys:read"}, AllowList: &apikey.AllowList{IPs: []string{"198.51.100.0/24"}}})
+	unknown := randomToken(t)
+	cases := []struct{ authz, want string }{
+		{bearer(good.Token), "allow"}, {basic(good.ID, good.Secret), "allow"},
+		{bearer(fenced.Token), "403"}, {bearer(unknown), "401"}, {"Basic !!", "401"},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 200)
+	for i := 0; i < 200; i++ {
+		c := cases[i%len(cases)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got := s.call(t, s.auth, request(c.authz, "GET", "/v1/keys")).kind(); got != c.want {
+				errs <- got + " for want " + c.want
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
