@@ -463,6 +463,11 @@ func TestTemplateIsComplete(t *testing.T) {
 			if ttl := lookupPath(res, "Auth", "Authorizers", api.DefaultAuthorizer, "Identity", "ReauthorizeEvery"); !isRefTo(ttl, "AuthorizerCacheTtl") {
 				t.Errorf("ReauthorizeEvery = %v, want !Ref AuthorizerCacheTtl", ttl)
 			}
+			// Without OpenApiVersion SAM adds a stage named "Stage" beside
+			// StageName, whose authorizer cache a revocation does not flush.
+			if res["OpenApiVersion"] == nil && lookupPath(raw, "Globals", "Api", "OpenApiVersion") == nil {
+				t.Errorf("API %s has no OpenApiVersion (own or Globals.Api): SAM would add a second stage named Stage", api.LogicalID)
+			}
 		}
 	})
 	t.Run("GatewayResponsesFollowTheErrorContract", func(t *testing.T) {
@@ -586,7 +591,7 @@ func TestTemplateIsComplete(t *testing.T) {
 	})
 	t.Run("Outputs", func(t *testing.T) {
 		outputs, _ := raw["Outputs"].(map[string]any)
-		for _, name := range []string{"ApiUrl", "KeysTableName", "AuditTableName", "KmsKeyArn"} {
+		for _, name := range []string{"ApiUrl", "KeysTableName", "AuditTableName", "KmsKeyArn", "AuthorizerFunctionArn"} {
 			if _, ok := outputs[name]; !ok {
 				t.Errorf("output %s is missing", name)
 			}
