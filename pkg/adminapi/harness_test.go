@@ -77,7 +77,11 @@ func newStack(t *testing.T) *stack {
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
 	store := dynamostore.New(db, tables["KeysTable"])
-	svc := apikey.NewService(store, kmspepper.New(kc, store, keyARN), apikey.Config{})
+	pepper := kmspepper.New(kc, store, keyARN)
+	if _, err := pepper.EnsureCurrent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	svc := apikey.NewService(store, pepper, apikey.Config{})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := &stack{svc: svc, logs: logs, routers: map[string]*apigw.Router{

@@ -87,6 +87,9 @@ func newStack(t *testing.T) *stack {
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
 	hasher := kmspepper.New(kc, dynamostore.New(db, tables["KeysTable"]), keyARN)
+	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	store := auditstore.New(db, tables["AuditTable"], 0)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -111,7 +111,11 @@ func newStack(t *testing.T) *stack {
 	})
 	keys := dynamostore.New(db, tables["KeysTable"])
 	clk := &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	svc := apikey.NewService(keys, kmspepper.New(kc, keys, keyARN), apikey.Config{}, apikey.WithClock(clk.Now))
+	pepper := kmspepper.New(kc, keys, keyARN)
+	if _, err := pepper.EnsureCurrent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	svc := apikey.NewService(keys, pepper, apikey.Config{}, apikey.WithClock(clk.Now))
 
 	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tables["KeysTable"])})
 	if err != nil {

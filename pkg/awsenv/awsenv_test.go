@@ -107,6 +107,9 @@ func TestLoadHonoursSDKEndpointVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := env.Hasher.EnsureCurrent(context.Background()); err != nil { // what bootstrap does first
+		t.Fatalf("create the pepper through the loaded Env: %v", err)
+	}
 	c := apikey.Caller{TenantID: "acme", KeyID: "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", Scopes: []string{apikey.ScopeAdmin}}
 	iss, err := env.Service.Create(context.Background(), c, apikey.CreateInput{Name: "wired", Scopes: []string{"a:b"}})
 	if err != nil {

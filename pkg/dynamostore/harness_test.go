@@ -101,6 +101,9 @@ func newStack(t *testing.T, cfg apikey.Config) *stack {
 	})
 	store := dynamostore.New(db, tables["KeysTable"])
 	hasher := kmspepper.New(kc, store, keyARN)
+	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	clk := &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	svc := apikey.NewService(store, hasher, cfg, apikey.WithClock(clk.Now))
 	return &stack{svc: svc, store: store, db: db, kms: kc, table: tables["KeysTable"], clock: clk, hasher: hasher}

@@ -134,7 +134,11 @@ func newStack(t *testing.T, fallback gwflush.Stage) *stack {
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
 	store := dynamostore.New(db, tables["KeysTable"])
-	svc := apikey.NewService(store, kmspepper.New(kc, store, keyARN), apikey.Config{})
+	pepper := kmspepper.New(kc, store, keyARN)
+	if _, err := pepper.EnsureCurrent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	svc := apikey.NewService(store, pepper, apikey.Config{})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	gw := newGateway(t)

@@ -110,6 +110,9 @@ func newStack(t *testing.T) *stack {
 	})
 	store := dynamostore.New(db, tables["KeysTable"])
 	hasher := kmspepper.New(kc, store, keyARN)
+	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	clk := &clock{now: t0}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
