@@ -41,6 +41,10 @@ type Usage struct {
 	// Env maps every environment variable that reachable code reads to one
 	// place reading it.
 	Env map[string]Site
+	// DynamicEnv are the places where reachable code reads an environment
+	// variable whose name is not a constant: the template cannot be checked
+	// for it.
+	DynamicEnv []Site
 	// Ops maps every SDK operation reachable from main to one call site.
 	Ops map[Op]Site
 	// TransactWrites maps the kinds of item reachable code builds for
@@ -74,8 +78,8 @@ func (s Site) String() string {
 //     syscall.Getenv, and calls of function values whose name contains "env"
 //     (getenv, lookupEnv) with the signature func(string) string or
 //     func(string) (string, bool), whose argument is a constant (literal or
-//     named). os.Getenv with a non-constant argument is an error, since its
-//     variable cannot be checked.
+//     named). os.Getenv with a non-constant argument is listed in
+//     DynamicEnv, since its variable cannot be checked.
 //   - SDK operations: a reference to a method named Op that takes a
 //     *<service>.OpInput — a method of an SDK client or of one of our small
 //     interfaces holding SDK signatures — and SDK functions taking such an
@@ -207,6 +211,8 @@ type facts struct {
 	transact map[string]token.Position
 	index    []token.Position
 	env      map[string]token.Position
+	// dynamicEnv are os.Getenv calls whose argument is not a constant.
+	dynamicEnv []token.Position
 }
 
 type analysis struct {
@@ -267,18 +273,14 @@ func (a *analysis) check(p *listedPackage) error {
 					fs.owner = fn
 					a.facts[fn] = fs
 				}
-				if err := a.collect(d.Body, info, fs); err != nil {
-					return err
-				}
+				a.collect(d.Body, info, fs)
 			case *ast.GenDecl:
 				if d.Tok != token.VAR {
 					continue
 				}
 				for _, s := range d.Specs {
 					for _, v := range s.(*ast.ValueSpec).Values {
-						if err := a.collect(v, info, init); err != nil {
-							return err
-						}
+						a.collect(v, info, init)
 					}
 				}
 			}
@@ -360,12 +362,8 @@ func structOf(pkg *types.Package, name string) *types.Struct {
 
 // collect records what node refers to, and the environment variables it
 // reads, into fs.
-func (a *analysis) collect(node ast.Node, info *types.Info, fs *facts) error {
-	var err error
+func (a *analysis) collect(node ast.Node, info *types.Info, fs *facts) {
 	ast.Inspect(node, func(n ast.Node) bool {
-		if err != nil {
-			return false
-		}
 		switch n := n.(type) {
 		case *ast.Ident:
 			switch obj := info.Uses[n].(type) {
@@ -391,19 +389,18 @@ func (a *analysis) collect(node ast.Node, info *types.Info, fs *facts) error {
 				}
 			}
 		case *ast.CallExpr:
-			err = a.call(n, info, fs)
+			a.call(n, info, fs)
 		case *ast.CompositeLit:
 			a.compositeLit(n, info, fs)
 		}
 		return true
 	})
-	return err
 }
 
-func (a *analysis) call(call *ast.CallExpr, info *types.Info, fs *facts) error {
+func (a *analysis) call(call *ast.CallExpr, info *types.Info, fs *facts) {
 	fun := ast.Unparen(call.Fun)
 	if tv, ok := info.Types[fun]; ok && tv.IsType() {
-		return nil // a conversion
+		return // a conversion
 	}
 	var obj types.Object
 	switch f := fun.(type) {
@@ -421,16 +418,20 @@ func (a *analysis) call(call *ast.CallExpr, info *types.Info, fs *facts) error {
 				fs.env[v] = pos
 			}
 		} else if name == "os" {
-			return fmt.Errorf("templatecheck: %s: environment variable name is not a constant, so the template cannot be checked for it", pos)
+			fs.dynamicEnv = append(fs.dynamicEnv, pos)
 		}
 	}
-	sig, _ := info.Types[fun].Type.Underlying().(*types.Signature)
+	ft := info.Types[fun].Type
+	if ft == nil {
+		return
+	}
+	sig, _ := ft.Underlying().(*types.Signature)
 	if sig == nil {
-		return nil
+		return
 	}
 	callee, _ := obj.(*types.Func)
 	if callee != nil && a.isOurs(callee.Pkg()) {
-		return nil // our own functions are followed, not their arguments
+		return // our own functions are followed, not their arguments
 	}
 	params := sig.Params()
 	for i, arg := range call.Args {
@@ -448,7 +449,6 @@ func (a *analysis) call(call *ast.CallExpr, info *types.Info, fs *facts) error {
 		}
 		a.escape(info.Types[arg].Type, pt, fs)
 	}
-	return nil
 }
 
 // envRead reports whether obj, being called, reads an environment variable;
@@ -711,6 +711,9 @@ func (a *analysis) usage(p *listedPackage) (*Usage, error) {
 		}
 		for _, pos := range fs.index {
 			u.IndexReads = append(u.IndexReads, site(fs, pos))
+		}
+		for _, pos := range fs.dynamicEnv {
+			u.DynamicEnv = append(u.DynamicEnv, site(fs, pos))
 		}
 		// Sorted, so that the recorded paths do not vary between runs.
 		calls := make([]*types.Func, 0, len(fs.calls))

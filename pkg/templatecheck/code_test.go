@@ -37,6 +37,11 @@ func TestAnalyzeFixture(t *testing.T) {
 			t.Errorf("Env = %v, want %v", got, want)
 		}
 	})
+	t.Run("NonConstantNamesReachableOnly", func(t *testing.T) {
+		if len(u.DynamicEnv) != 1 || !strings.HasSuffix(u.DynamicEnv[0].Pos.Filename, "fn/main.go") {
+			t.Errorf("DynamicEnv = %v, want main's os.Getenv(name) only (Everything's is unreachable)", u.DynamicEnv)
+		}
+	})
 	t.Run("TransactionItemKinds", func(t *testing.T) {
 		if got, want := keysOf(u.TransactWrites), []string{"Delete", "Put"}; !slices.Equal(got, want) {
 			t.Errorf("TransactWrites = %v, want %v", got, want)
