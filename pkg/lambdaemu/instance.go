@@ -246,12 +246,14 @@ func (p *process) next(w http.ResponseWriter, r *http.Request) {
 	case inv = <-f.queue:
 	case <-r.Context().Done():
 	case <-p.in.stopCh:
+		// Shutting down: leave the runtime waiting, as Lambda does, until
+		// the process is gone (an error answer would only make it log).
+		<-r.Context().Done()
 	}
 	f.mu.Lock()
 	f.idle--
 	f.mu.Unlock()
 	if inv == nil {
-		http.Error(w, "shutting down", http.StatusGone)
 		return
 	}
 

@@ -92,6 +92,9 @@ type StreamEvent struct {
 	StartingPosition string
 	// BatchSize defaults to 100.
 	BatchSize int
+	// MaximumBatchingWindowInSeconds is how long to gather records before
+	// invoking with fewer than BatchSize (0 by default).
+	MaximumBatchingWindowInSeconds int
 	// MaximumRetryAttempts is nil when not set (AWS then retries until the
 	// records expire).
 	MaximumRetryAttempts *int
@@ -361,6 +364,9 @@ func (r reader) streamEvent(name, typ string, p map[string]any) (StreamEvent, er
 		return e, err
 	}
 	if e.BatchSize, err = r.optInt(p, "BatchSize", e.BatchSize); err != nil {
+		return e, err
+	}
+	if e.MaximumBatchingWindowInSeconds, err = r.optInt(p, "MaximumBatchingWindowInSeconds", 0); err != nil {
 		return e, err
 	}
 	if _, ok := p["MaximumRetryAttempts"]; ok {

@@ -1,0 +1,93 @@
+// Command localstack is `make run`: the whole of keyward on this machine,
+// driven by template.yaml (see package localstack). Ctrl-C or SIGTERM stops
+// every process it started; a second signal exits at once (the children
+// then die with it: they are started with a parent-death signal).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keyward/keyward/pkg/localstack"
+)
+
+// params collects repeated -param Name=Value flags.
+type params map[string]string
+
+func (p params) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p params) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want Name=Value, got %q", s)
+	}
+	p[k] = v
+	return nil
+}
+
+func main() {
+	ps := params{}
+	var (
+		dir         = flag.String("dir", "", "data directory (default <repo>/.local)")
+		apiPort     = flag.Int("api-port", localstack.DefaultAPIPort, "API Gateway emulator port on 127.0.0.1 (0: any free port)")
+		lambdaPort  = flag.Int("lambda-port", localstack.DefaultLambdaPort, "Lambda Invoke and API Gateway management port on 127.0.0.1")
+		kmsPort     = flag.Int("kms-port", localstack.DefaultKMSPort, "local KMS port on 127.0.0.1")
+		ddbPort     = flag.Int("dynamodb-port", localstack.DefaultDynamoDBPort, "DynamoDB Local port")
+		tenant      = flag.String("tenant", localstack.DefaultTenant, "tenant bootstrapped on first start")
+		concurrency = flag.Int("concurrency", 4, "processes per function, at most")
+		verbose     = flag.Bool("v", false, "debug logs of the emulators")
+	)
+	flag.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param AuthorizerCacheTtl=0")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./scripts/localstack [flags]\n\nRuns keyward locally from template.yaml.\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	dieWithParent()
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := localstack.Start(ctx, localstack.Options{
+		DataDir:        *dir,
+		APIPort:        *apiPort,
+		LambdaPort:     *lambdaPort,
+		KMSPort:        *kmsPort,
+		DynamoDBPort:   *ddbPort,
+		Parameters:     ps,
+		MaxConcurrency: *concurrency,
+		Tenant:         *tenant,
+		LogLevel:       level,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "keyward local:", err)
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	stop() // a second signal now ends the process at once
+
+	fmt.Fprintln(os.Stderr, "\nkeyward local: stopping…")
+	done := make(chan error, 1)
+	go func() { done <- st.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "keyward local: stop:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "keyward local: stopped")
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(os.Stderr, "keyward local: stop timed out")
+		os.Exit(1)
+	}
+}
