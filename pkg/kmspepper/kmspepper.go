@@ -126,13 +126,47 @@ func EncryptionContext() map[string]string { return map[string]string{"purpose":
 // EnsureCurrent loads every stored pepper version, creating version 1 if the
 // store has none, and returns the current (newest) version. Bootstrap and local
 // start-up call it so the pepper exists before the first request.
+//
+// Only EnsureCurrent and AddVersion generate data keys: Hash, Verify and MAC
+// never do, so the functions serving requests need kms:Decrypt alone.
 func (h *Hasher) EnsureCurrent(ctx context.Context) (int, error) {
+	h.rotateMu.Lock()
+	defer h.rotateMu.Unlock()
 	r, err := h.load(ctx)
+	if err == nil {
+		return r.newest, nil
+	}
+	if !errors.Is(err, ErrNoPepper) {
+		return 0, err
+	}
+	plaintext, err := h.create(ctx, 1)
+	switch {
+	case err == nil:
+		h.mu.Lock()
+		h.ring = h.ring.with(map[int][]byte{1: plaintext})
+		r = h.ring
+		h.mu.Unlock()
+		return r.newest, nil
+	case apikey.ErrorCode(err) != apikey.ECodeConflict:
+		return 0, err
+	}
+	// Another process stored version 1 first: use the winner's. sync may join
+	// a load (a Hash, say) that listed the store before the winner stored it;
+	// its ErrNoPepper is stale, so sync once more: that load has ended, and
+	// the next one lists after the conflict.
+	r, err = h.sync(ctx)
+	if errors.Is(err, ErrNoPepper) {
+		r, err = h.sync(ctx)
+	}
 	if err != nil {
 		return 0, err
 	}
 	return r.newest, nil
 }
+
+// ErrNoPepper is returned when the store holds no pepper yet: a tenant must
+// be bootstrapped (which creates it) before keys can be hashed or verified.
+var ErrNoPepper = errors.New("kmspepper: no pepper is stored yet; run the bootstrap first")
 
 // Hash returns HMAC-SHA256(pepper_current, secret) and the current version.
 // Errors are infrastructure failures (store or KMS).
@@ -219,7 +253,7 @@ func (h *Hasher) AddVersion(ctx context.Context) (int, error) {
 	return next, nil
 }
 
-// load returns the keyring, loading it (and creating version 1) on first use.
+// load returns the keyring, loading it on first use.
 func (h *Hasher) load(ctx context.Context) (*keyring, error) {
 	h.mu.Lock()
 	r := h.ring
@@ -278,8 +312,7 @@ func (h *Hasher) sync(ctx context.Context) (*keyring, error) {
 	}
 }
 
-// syncOnce lists the stored versions, creates version 1 if there are none and
-// nothing is loaded, and returns the plaintexts of the versions not yet in memory.
+// syncOnce lists the stored versions and returns the plaintexts of the versions not yet in memory.
 func (h *Hasher) syncOnce(ctx context.Context) (map[int][]byte, error) {
 	h.mu.Lock()
 	cur := h.ring
@@ -290,20 +323,7 @@ func (h *Hasher) syncOnce(ctx context.Context) (map[int][]byte, error) {
 		return nil, fmt.Errorf("list peppers: %w", err)
 	}
 	if len(recs) == 0 && cur == nil {
-		plaintext, err := h.create(ctx, 1)
-		switch {
-		case err == nil:
-			return map[int][]byte{1: plaintext}, nil
-		case apikey.ErrorCode(err) != apikey.ECodeConflict:
-			return nil, err
-		}
-		// Another process stored version 1 first: use the winner's.
-		if recs, err = h.store.ListPeppers(ctx); err != nil {
-			return nil, fmt.Errorf("list peppers: %w", err)
-		}
-	}
-	if len(recs) == 0 && cur == nil {
-		return nil, errors.New("kmspepper: the pepper store lists no versions after version 1 was stored")
+		return nil, ErrNoPepper
 	}
 
 	add := map[int][]byte{}

@@ -95,21 +95,22 @@ func (s *memStore) set(f func(*memStore)) {
 // plaintexts so tests can check what is (not) stored.
 type countingKMS struct {
 	kmspepper.KMS
-	delay      time.Duration
-	generates  atomic.Int32
-	decrypts   atomic.Int32
-	mu         sync.Mutex
-	plaintexts [][]byte
+	delay        time.Duration // before each GenerateDataKey
+	decryptDelay time.Duration // before each Decrypt
+	onGenerate   func()        // if set, called at the start of each GenerateDataKey
+	generates    atomic.Int32
+	decrypts     atomic.Int32
+	mu           sync.Mutex
+	plaintexts   [][]byte
 }
 
 func (c *countingKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
 	c.generates.Add(1)
-	if c.delay > 0 {
-		select {
-		case <-time.After(c.delay):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	if c.onGenerate != nil {
+		c.onGenerate()
+	}
+	if err := sleep(ctx, c.delay); err != nil {
+		return nil, err
 	}
 	out, err := c.KMS.GenerateDataKey(ctx, in, optFns...)
 	if err == nil {
@@ -122,7 +123,22 @@ func (c *countingKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataK
 
 func (c *countingKMS) Decrypt(ctx context.Context, in *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error) {
 	c.decrypts.Add(1)
+	if err := sleep(ctx, c.decryptDelay); err != nil {
+		return nil, err
+	}
 	return c.KMS.Decrypt(ctx, in, optFns...)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // localKMS is a localkms server with the pepper key, persisted to a file so
@@ -188,23 +204,43 @@ func sum(key, data []byte) []byte {
 	return m.Sum(nil)
 }
 
-func TestFirstUseCreatesVersionOneOnce(t *testing.T) {
+// counts returns how often ListPeppers and PutPepper were called.
+func (s *memStore) counts() (lists, puts int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lists, s.puts
+}
+
+// bootstrap creates pepper version 1 in store with a Hasher of its own, as
+// the bootstrap does before any request is served.
+func bootstrap(tb testing.TB, l *localKMS, store apikey.PepperStore) {
+	tb.Helper()
+	v, err := kmspepper.New(l.client(), store, keyAlias).EnsureCurrent(context.Background())
+	if err != nil {
+		tb.Fatalf("bootstrap: %v", err)
+	}
+	if v != 1 {
+		tb.Fatalf("bootstrap: EnsureCurrent = %d, want 1", v)
+	}
+}
+
+func TestEnsureCurrentCreatesVersionOneOnce(t *testing.T) {
 	l := mustLocalKMS(t)
 	store := newMemStore()
 	k := l.client()
-	k.delay = 50 * time.Millisecond // let the callers pile up on the first load
+	k.delay = 50 * time.Millisecond // let the callers pile up on the creation
 	h := kmspepper.New(k, store, keyAlias)
 
 	const callers = 20
 	ctx := context.Background()
-	hashes := make([]apikey.Hash, callers)
+	versions := make([]int, callers)
 	errs := make([]error, callers)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
 			<-start
-			hashes[i], errs[i] = h.Hash(ctx, []byte("secret"))
+			versions[i], errs[i] = h.EnsureCurrent(ctx)
 		})
 	}
 	close(start)
@@ -214,11 +250,8 @@ func TestFirstUseCreatesVersionOneOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("caller %d: %v", i, err)
 		}
-		if got, want := hashes[i].Version, 1; got != want {
-			t.Fatalf("caller %d: version = %d, want %d", i, got, want)
-		}
-		if !bytes.Equal(hashes[i].Sum, hashes[0].Sum) {
-			t.Fatalf("caller %d got a different sum", i)
+		if got, want := versions[i], 1; got != want {
+			t.Fatalf("caller %d: EnsureCurrent = %d, want %d", i, got, want)
 		}
 	}
 	if got, want := k.generates.Load(), int32(1); got != want {
@@ -230,19 +263,36 @@ func TestFirstUseCreatesVersionOneOnce(t *testing.T) {
 	if got, want := len(store.records()), 1; got != want {
 		t.Fatalf("stored versions = %d, want %d", got, want)
 	}
-	if got, want := store.puts, 1; got != want {
-		t.Errorf("PutPepper calls = %d, want %d", got, want)
+	if _, puts := store.counts(); puts != 1 {
+		t.Errorf("PutPepper calls = %d, want 1", puts)
 	}
 
-	t.Run("AnotherProcessDecryptsTheStoredVersionOnce", func(t *testing.T) {
+	want, err := h.Hash(ctx, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Version != 1 || !bytes.Equal(want.Sum, sum(k.plaintexts[0], []byte("secret"))) {
+		t.Fatalf("Hash = v%d, want v1 keyed by the generated pepper", want.Version)
+	}
+	if g, d := k.generates.Load(), k.decrypts.Load(); g != 1 || d != 0 {
+		t.Errorf("after Hash: GenerateDataKey, Decrypt calls = %d, %d; want 1, 0", g, d)
+	}
+
+	t.Run("AnotherProcessLoadsTheStoredVersionWithoutCreating", func(t *testing.T) {
+		_, putsBefore := store.counts()
 		k2 := l.client()
 		h2 := kmspepper.New(k2, store, keyAlias)
+		for range 3 {
+			if v, err := h2.EnsureCurrent(ctx); err != nil || v != 1 {
+				t.Fatalf("EnsureCurrent = %d, %v; want 1", v, err)
+			}
+		}
 		for range 5 {
 			got, err := h2.Hash(ctx, []byte("secret"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Version != 1 || !bytes.Equal(got.Sum, hashes[0].Sum) {
+			if got.Version != 1 || !bytes.Equal(got.Sum, want.Sum) {
 				t.Fatalf("Hash = v%d, want v1 with the first process's sum", got.Version)
 			}
 		}
@@ -252,7 +302,182 @@ func TestFirstUseCreatesVersionOneOnce(t *testing.T) {
 		if got, want := k2.decrypts.Load(), int32(1); got != want {
 			t.Errorf("Decrypt calls = %d, want %d", got, want)
 		}
+		if _, puts := store.counts(); puts != putsBefore {
+			t.Errorf("PutPepper calls = %d, want %d", puts, putsBefore)
+		}
+		if got, want := len(store.records()), 1; got != want {
+			t.Errorf("stored versions = %d, want %d", got, want)
+		}
 	})
+
+	t.Run("ConcurrentFirstLoadsListAndDecryptOnce", func(t *testing.T) {
+		listsBefore, _ := store.counts()
+		k3 := l.client()
+		k3.decryptDelay = 50 * time.Millisecond // let the callers pile up on the load
+		h3 := kmspepper.New(k3, store, keyAlias)
+		hashes := make([]apikey.Hash, callers)
+		errs := make([]error, callers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				hashes[i], errs[i] = h3.Hash(ctx, []byte("secret"))
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("caller %d: %v", i, err)
+			}
+			if hashes[i].Version != 1 || !bytes.Equal(hashes[i].Sum, want.Sum) {
+				t.Fatalf("caller %d: Hash = v%d, want v1 with the first process's sum", i, hashes[i].Version)
+			}
+		}
+		if lists, _ := store.counts(); lists-listsBefore != 1 {
+			t.Errorf("ListPeppers calls = %d, want 1", lists-listsBefore)
+		}
+		if got, want := k3.decrypts.Load(), int32(1); got != want {
+			t.Errorf("Decrypt calls = %d, want %d", got, want)
+		}
+		if got, want := k3.generates.Load(), int32(0); got != want {
+			t.Errorf("GenerateDataKey calls = %d, want %d", got, want)
+		}
+	})
+}
+
+func TestNoPepperBeforeBootstrap(t *testing.T) {
+	l := mustLocalKMS(t)
+	ctx := context.Background()
+	store := newMemStore()
+	k := l.client()
+	h := kmspepper.New(k, store, keyAlias)
+	secret := []byte("secret")
+
+	t.Run("HashVerifyMACAddVersionReturnErrNoPepper", func(t *testing.T) {
+		if _, err := h.Hash(ctx, secret); !errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Errorf("Hash: err = %v, want ErrNoPepper", err)
+		}
+		if ok, err := h.Verify(ctx, secret, apikey.Hash{Version: 1, Sum: make([]byte, sha256.Size)}); ok || !errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Errorf("Verify = %v, %v; want false, ErrNoPepper", ok, err)
+		}
+		if _, err := h.MAC(ctx, "cursor", []byte("data")); !errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Errorf("MAC: err = %v, want ErrNoPepper", err)
+		}
+		if _, err := h.AddVersion(ctx); !errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Errorf("AddVersion: err = %v, want ErrNoPepper", err)
+		}
+	})
+
+	t.Run("ConcurrentCallsCreateNothing", func(t *testing.T) {
+		const callers = 20
+		errs := make([]error, 3*callers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				_, errs[3*i] = h.Hash(ctx, secret)
+			})
+			wg.Go(func() {
+				<-start
+				_, errs[3*i+1] = h.Verify(ctx, secret, apikey.Hash{Version: 1})
+			})
+			wg.Go(func() {
+				<-start
+				_, errs[3*i+2] = h.MAC(ctx, "cursor", nil)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if !errors.Is(err, kmspepper.ErrNoPepper) {
+				t.Fatalf("call %d: err = %v, want ErrNoPepper", i, err)
+			}
+		}
+	})
+
+	if got := k.generates.Load(); got != 0 {
+		t.Errorf("GenerateDataKey calls = %d, want 0", got)
+	}
+	if got := k.decrypts.Load(); got != 0 {
+		t.Errorf("Decrypt calls = %d, want 0", got)
+	}
+	if _, puts := store.counts(); puts != 0 {
+		t.Errorf("PutPepper calls = %d, want 0", puts)
+	}
+	if n := len(store.records()); n != 0 {
+		t.Fatalf("stored versions = %d, want 0", n)
+	}
+
+	t.Run("NotCachedOnceBootstrapped", func(t *testing.T) {
+		bootstrap(t, l, store)
+		got, err := h.Hash(ctx, secret)
+		if err != nil {
+			t.Fatalf("Hash after bootstrap: %v", err)
+		}
+		if got.Version != 1 {
+			t.Fatalf("version = %d, want 1", got.Version)
+		}
+		if ok, err := h.Verify(ctx, secret, got); err != nil || !ok {
+			t.Fatalf("Verify after bootstrap = %v, %v; want true", ok, err)
+		}
+		if _, err := h.MAC(ctx, "cursor", nil); err != nil {
+			t.Fatalf("MAC after bootstrap: %v", err)
+		}
+		if g, d := k.generates.Load(), k.decrypts.Load(); g != 0 || d != 1 {
+			t.Errorf("GenerateDataKey, Decrypt calls = %d, %d; want 0, 1", g, d)
+		}
+	})
+}
+
+func TestHashDuringEnsureCurrentNeverCreates(t *testing.T) {
+	l := mustLocalKMS(t)
+	ctx := context.Background()
+	store := newMemStore()
+	k := l.client()
+	k.delay = 50 * time.Millisecond // Hash callers run while version 1 is being generated
+	h := kmspepper.New(k, store, keyAlias)
+
+	ensured := make(chan error, 1)
+	go func() {
+		_, err := h.EnsureCurrent(ctx)
+		ensured <- err
+	}()
+	const callers = 20
+	hashes := make([]apikey.Hash, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 5 * time.Millisecond)
+			hashes[i], errs[i] = h.Hash(ctx, []byte("secret"))
+		})
+	}
+	wg.Wait()
+	if err := <-ensured; err != nil {
+		t.Fatal(err)
+	}
+	want, err := h.Hash(ctx, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		switch {
+		case errors.Is(err, kmspepper.ErrNoPepper):
+		case err != nil:
+			t.Fatalf("caller %d: err = %v, want nil or ErrNoPepper", i, err)
+		case hashes[i].Version != 1 || !bytes.Equal(hashes[i].Sum, want.Sum):
+			t.Fatalf("caller %d: Hash = v%d, want v1 with EnsureCurrent's pepper", i, hashes[i].Version)
+		}
+	}
+	if got := k.generates.Load(); got != 1 {
+		t.Errorf("GenerateDataKey calls = %d, want 1", got)
+	}
+	if got, want := len(store.records()), 1; got != want {
+		t.Errorf("stored versions = %d, want %d", got, want)
+	}
 }
 
 func TestLosingTheRaceForVersionOneUsesTheWinnersPepper(t *testing.T) {
@@ -260,6 +485,9 @@ func TestLosingTheRaceForVersionOneUsesTheWinnersPepper(t *testing.T) {
 	store := newMemStore()
 	ctx := context.Background()
 	winner := kmspepper.New(l.client(), store, keyAlias)
+	if _, err := winner.EnsureCurrent(ctx); err != nil {
+		t.Fatal(err)
+	}
 	want, err := winner.Hash(ctx, []byte("secret"))
 	if err != nil {
 		t.Fatal(err)
@@ -269,6 +497,9 @@ func TestLosingTheRaceForVersionOneUsesTheWinnersPepper(t *testing.T) {
 	// key of its own, and PutPepper answers conflict.
 	loserKMS := l.client()
 	loser := kmspepper.New(loserKMS, &hideFirstList{memStore: store}, keyAlias)
+	if v, err := loser.EnsureCurrent(ctx); err != nil || v != 1 {
+		t.Fatalf("loser EnsureCurrent = %d, %v; want 1", v, err)
+	}
 	got, err := loser.Hash(ctx, []byte("secret"))
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +516,98 @@ func TestLosingTheRaceForVersionOneUsesTheWinnersPepper(t *testing.T) {
 	if g, w := len(store.records()), 1; g != w {
 		t.Errorf("stored versions = %d, want %d", g, w)
 	}
+}
+
+// TestLosingTheRaceWhileAStaleLoadIsInFlight: when EnsureCurrent loses the
+// race for version 1, a Hash in the same process may still be loading from a
+// list taken before the winner stored it. That load's ErrNoPepper is stale;
+// EnsureCurrent must not return it.
+func TestLosingTheRaceWhileAStaleLoadIsInFlight(t *testing.T) {
+	l := mustLocalKMS(t)
+	ctx := context.Background()
+	store := newMemStore()
+	gated := &gatedStore{memStore: store, holdList: 2, listed: make(chan struct{}), release: make(chan struct{})}
+	loserKMS := l.client()
+	loser := kmspepper.New(loserKMS, gated, keyAlias)
+
+	hashErr := make(chan error, 1)
+	var once sync.Once
+	loserKMS.onGenerate = func() {
+		once.Do(func() {
+			// EnsureCurrent listed nothing and is generating version 1. A
+			// Hash now lists nothing too and is held before it answers; then
+			// the winner stores version 1.
+			go func() {
+				_, err := loser.Hash(ctx, []byte("secret"))
+				hashErr <- err
+			}()
+			<-gated.listed
+			bootstrap(t, l, store)
+		})
+	}
+	// Release the held list shortly after the loser's PutPepper conflicts,
+	// once EnsureCurrent has had time to join the held load.
+	gated.onConflict = func() {
+		time.AfterFunc(50*time.Millisecond, func() { close(gated.release) })
+	}
+
+	v, err := loser.EnsureCurrent(ctx)
+	if err != nil || v != 1 {
+		t.Fatalf("loser EnsureCurrent = %d, %v; want 1", v, err)
+	}
+	if err := <-hashErr; !errors.Is(err, kmspepper.ErrNoPepper) {
+		t.Fatalf("held Hash: err = %v, want ErrNoPepper (it listed before the winner stored)", err)
+	}
+	got, err := loser.Hash(ctx, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := kmspepper.New(l.client(), store, keyAlias).Hash(ctx, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 1 || !bytes.Equal(got.Sum, want.Sum) {
+		t.Fatal("the loser hashes differently from the winner")
+	}
+	if g := loserKMS.generates.Load(); g != 1 {
+		t.Errorf("loser GenerateDataKey calls = %d, want 1", g)
+	}
+	if n := len(store.records()); n != 1 {
+		t.Errorf("stored versions = %d, want 1", n)
+	}
+}
+
+// gatedStore holds its holdList-th ListPeppers call (1-based) after reading
+// the store, closing listed, until release is closed; onConflict, if set, is
+// called when PutPepper answers conflict.
+type gatedStore struct {
+	*memStore
+	holdList   int
+	listed     chan struct{}
+	release    chan struct{}
+	onConflict func()
+	n          atomic.Int32
+}
+
+func (s *gatedStore) ListPeppers(ctx context.Context) ([]apikey.PepperRecord, error) {
+	recs, err := s.memStore.ListPeppers(ctx)
+	if int(s.n.Add(1)) == s.holdList {
+		close(s.listed)
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return recs, err
+}
+
+func (s *gatedStore) PutPepper(ctx context.Context, rec apikey.PepperRecord) error {
+	err := s.memStore.PutPepper(ctx, rec)
+	if errors.Is(err, apikey.ErrConflict) && s.onConflict != nil {
+		s.onConflict()
+	}
+	return err
 }
 
 // hideFirstList answers the first ListPeppers with nothing.
@@ -304,6 +627,9 @@ func TestVerify(t *testing.T) {
 	l := mustLocalKMS(t)
 	ctx := context.Background()
 	h := kmspepper.New(l.client(), newMemStore(), keyAlias)
+	if _, err := h.EnsureCurrent(ctx); err != nil {
+		t.Fatal(err)
+	}
 	secret := []byte("kw_live_abc123")
 	good, err := h.Hash(ctx, secret)
 	if err != nil {
@@ -348,6 +674,9 @@ func TestAddVersion(t *testing.T) {
 	other := kmspepper.New(l.client(), store, keyAlias) // another process, loaded before the rotation
 
 	secret := []byte("secret")
+	if _, err := h.EnsureCurrent(ctx); err != nil {
+		t.Fatal(err)
+	}
 	old, err := h.Hash(ctx, secret)
 	if err != nil {
 		t.Fatal(err)
@@ -445,6 +774,9 @@ func TestMAC(t *testing.T) {
 	ctx := context.Background()
 	k := l.client()
 	h := kmspepper.New(k, newMemStore(), keyAlias)
+	if _, err := h.EnsureCurrent(ctx); err != nil {
+		t.Fatal(err)
+	}
 	a, err := h.MAC(ctx, "cursor", []byte("data"))
 	if err != nil {
 		t.Fatal(err)
@@ -495,6 +827,9 @@ func TestStoredRecordHoldsOnlyCiphertext(t *testing.T) {
 	created := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	h := kmspepper.New(k, store, keyAlias, kmspepper.WithClock(func() time.Time { return created }))
 	secret := []byte("secret")
+	if _, err := h.EnsureCurrent(ctx); err != nil {
+		t.Fatal(err)
+	}
 	got, err := h.Hash(ctx, secret)
 	if err != nil {
 		t.Fatal(err)
@@ -541,19 +876,25 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 	ctx := context.Background()
 	secret := []byte("secret")
 
-	t.Run("KMSDownOnFirstUseOfEmptyStore", func(t *testing.T) {
+	t.Run("KMSDownWhenEnsuringAnEmptyStore", func(t *testing.T) {
 		l := mustLocalKMS(t)
 		store := newMemStore()
 		h := kmspepper.New(l.client(), store, keyAlias)
 		l.down()
-		_, err := h.Hash(ctx, secret)
+		_, err := h.EnsureCurrent(ctx)
 		if err == nil || !strings.Contains(err.Error(), "generate pepper v1") {
-			t.Fatalf("Hash with KMS down: err = %v, want a generate pepper error", err)
+			t.Fatalf("EnsureCurrent with KMS down: err = %v, want a generate pepper error", err)
 		}
 		if n := len(store.records()); n != 0 {
 			t.Fatalf("stored versions after failure = %d, want 0", n)
 		}
+		if _, err := h.Hash(ctx, secret); !errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Fatalf("Hash after the failed EnsureCurrent: err = %v, want ErrNoPepper", err)
+		}
 		l.start()
+		if v, err := h.EnsureCurrent(ctx); err != nil || v != 1 {
+			t.Fatalf("EnsureCurrent after recovery = %d, %v; want 1", v, err)
+		}
 		got, err := h.Hash(ctx, secret)
 		if err != nil {
 			t.Fatalf("Hash after recovery: %v", err)
@@ -561,12 +902,19 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 		if got.Version != 1 {
 			t.Fatalf("version = %d, want 1", got.Version)
 		}
+		if n := len(store.records()); n != 1 {
+			t.Fatalf("stored versions = %d, want 1", n)
+		}
 	})
 
 	t.Run("KMSDownWhenDecryptingStoredPepper", func(t *testing.T) {
 		l := mustLocalKMS(t)
 		store := newMemStore()
-		want, err := kmspepper.New(l.client(), store, keyAlias).Hash(ctx, secret)
+		boot := kmspepper.New(l.client(), store, keyAlias)
+		if _, err := boot.EnsureCurrent(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want, err := boot.Hash(ctx, secret)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -574,7 +922,8 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 		if _, err := loaded.EnsureCurrent(ctx); err != nil {
 			t.Fatal(err)
 		}
-		h := kmspepper.New(l.client(), store, keyAlias)
+		k := l.client()
+		h := kmspepper.New(k, store, keyAlias)
 		l.down()
 
 		if _, err := h.Hash(ctx, secret); err == nil || !strings.Contains(err.Error(), "decrypt pepper v1") {
@@ -586,8 +935,11 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 		if _, err := h.MAC(ctx, "cursor", nil); err == nil {
 			t.Fatal("MAC with KMS down succeeded")
 		}
-		if _, err := h.EnsureCurrent(ctx); err == nil {
-			t.Fatal("EnsureCurrent with KMS down succeeded")
+		if _, err := h.EnsureCurrent(ctx); err == nil || !strings.Contains(err.Error(), "decrypt pepper v1") || errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Fatalf("EnsureCurrent: err = %v, want a decrypt pepper error", err)
+		}
+		if g := k.generates.Load(); g != 0 {
+			t.Fatalf("GenerateDataKey calls = %d, want 0 (a stored pepper that fails to decrypt is not replaced)", g)
 		}
 		if ok, err := loaded.Verify(ctx, secret, want); err != nil || !ok {
 			t.Fatalf("an already loaded process: Verify = %v, %v; want true without KMS", ok, err)
@@ -601,29 +953,57 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 		if !bytes.Equal(got.Sum, want.Sum) {
 			t.Fatal("hash after recovery differs")
 		}
+		if n := len(store.records()); n != 1 {
+			t.Fatalf("stored versions = %d, want 1", n)
+		}
 	})
 
 	t.Run("StoreDown", func(t *testing.T) {
 		l := mustLocalKMS(t)
 		store := newMemStore()
-		h := kmspepper.New(l.client(), store, keyAlias)
+		bootstrap(t, l, store)
+		k := l.client()
+		h := kmspepper.New(k, store, keyAlias)
 		boom := errors.New("dynamodb unavailable")
 		store.set(func(s *memStore) { s.listErr = boom })
-		if _, err := h.Hash(ctx, secret); !errors.Is(err, boom) {
+		if _, err := h.Hash(ctx, secret); !errors.Is(err, boom) || errors.Is(err, kmspepper.ErrNoPepper) {
 			t.Fatalf("Hash: err = %v, want the store's error", err)
 		}
+		if _, err := h.EnsureCurrent(ctx); !errors.Is(err, boom) {
+			t.Fatalf("EnsureCurrent: err = %v, want the store's error", err)
+		}
 		store.set(func(s *memStore) { s.listErr = nil })
-		if _, err := h.Hash(ctx, secret); err != nil {
-			t.Fatalf("Hash after recovery: %v", err)
+		if got, err := h.Hash(ctx, secret); err != nil || got.Version != 1 {
+			t.Fatalf("Hash after recovery = v%d, %v; want v1", got.Version, err)
+		}
+		if g := k.generates.Load(); g != 0 {
+			t.Fatalf("GenerateDataKey calls = %d, want 0", g)
+		}
+	})
+
+	t.Run("StoreDownWhenEnsuringAnEmptyStore", func(t *testing.T) {
+		l := mustLocalKMS(t)
+		store := newMemStore()
+		k := l.client()
+		h := kmspepper.New(k, store, keyAlias)
+		boom := errors.New("dynamodb unavailable")
+		store.set(func(s *memStore) { s.listErr = boom })
+		if _, err := h.EnsureCurrent(ctx); !errors.Is(err, boom) || errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Fatalf("EnsureCurrent: err = %v, want the store's error", err)
+		}
+		if g := k.generates.Load(); g != 0 {
+			t.Fatalf("GenerateDataKey calls = %d, want 0 (an unreadable store is not an empty one)", g)
+		}
+		store.set(func(s *memStore) { s.listErr = nil })
+		if v, err := h.EnsureCurrent(ctx); err != nil || v != 1 {
+			t.Fatalf("EnsureCurrent after recovery = %d, %v; want 1", v, err)
 		}
 	})
 
 	t.Run("TamperedStoredCiphertext", func(t *testing.T) {
 		l := mustLocalKMS(t)
 		store := newMemStore()
-		if _, err := kmspepper.New(l.client(), store, keyAlias).EnsureCurrent(ctx); err != nil {
-			t.Fatal(err)
-		}
+		bootstrap(t, l, store)
 		store.set(func(s *memStore) {
 			r := s.recs[1]
 			r.Ciphertext[len(r.Ciphertext)-1] ^= 1
@@ -633,41 +1013,94 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 		if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "decrypt pepper v1") {
 			t.Fatalf("err = %v, want a wrapped InvalidCiphertextException", err)
 		}
+		k := l.client()
+		_, err = kmspepper.New(k, store, keyAlias).EnsureCurrent(ctx)
+		if !errors.As(err, &invalid) {
+			t.Fatalf("EnsureCurrent: err = %v, want a wrapped InvalidCiphertextException", err)
+		}
+		if g := k.generates.Load(); g != 0 {
+			t.Fatalf("EnsureCurrent GenerateDataKey calls = %d, want 0", g)
+		}
 	})
 
 	t.Run("NoKeyIDConfigured", func(t *testing.T) {
 		l := mustLocalKMS(t)
-		if _, err := kmspepper.New(l.client(), newMemStore(), "").Hash(ctx, secret); err == nil {
-			t.Fatal("Hash without a KMS key ID succeeded")
+		store := newMemStore()
+		h := kmspepper.New(l.client(), store, "")
+		if _, err := h.EnsureCurrent(ctx); err == nil || errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Fatalf("EnsureCurrent without a KMS key ID: err = %v, want a configuration error", err)
+		}
+		if n := len(store.records()); n != 0 {
+			t.Fatalf("stored versions = %d, want 0", n)
+		}
+		if _, err := h.Hash(ctx, secret); !errors.Is(err, kmspepper.ErrNoPepper) {
+			t.Fatalf("Hash without a KMS key ID: err = %v, want ErrNoPepper", err)
 		}
 	})
 }
 
 func TestCanceledLeaderDoesNotFailWaiters(t *testing.T) {
-	l := mustLocalKMS(t)
-	k := l.client()
-	k.delay = 200 * time.Millisecond
-	h := kmspepper.New(k, newMemStore(), keyAlias)
+	t.Run("Load", func(t *testing.T) {
+		l := mustLocalKMS(t)
+		store := newMemStore()
+		bootstrap(t, l, store)
+		k := l.client()
+		k.decryptDelay = 200 * time.Millisecond
+		h := kmspepper.New(k, store, keyAlias)
 
-	leaderCtx, cancel := context.WithCancel(context.Background())
-	leaderErr := make(chan error, 1)
-	go func() {
-		_, err := h.Hash(leaderCtx, []byte("x"))
-		leaderErr <- err
-	}()
-	time.Sleep(20 * time.Millisecond) // the leader is inside GenerateDataKey
-	waiterErr := make(chan error, 1)
-	go func() {
-		_, err := h.Hash(context.Background(), []byte("x"))
-		waiterErr <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	cancel()
+		leaderCtx, cancel := context.WithCancel(context.Background())
+		leaderErr := make(chan error, 1)
+		go func() {
+			_, err := h.Hash(leaderCtx, []byte("x"))
+			leaderErr <- err
+		}()
+		time.Sleep(20 * time.Millisecond) // the leader is inside Decrypt
+		waiterErr := make(chan error, 1)
+		go func() {
+			_, err := h.Hash(context.Background(), []byte("x"))
+			waiterErr <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		cancel()
 
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
-		t.Fatalf("leader err = %v, want context.Canceled", err)
-	}
-	if err := <-waiterErr; err != nil {
-		t.Fatalf("waiter err = %v, want success", err)
-	}
+		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader err = %v, want context.Canceled", err)
+		}
+		if err := <-waiterErr; err != nil {
+			t.Fatalf("waiter err = %v, want success", err)
+		}
+	})
+
+	t.Run("EnsureCurrent", func(t *testing.T) {
+		l := mustLocalKMS(t)
+		store := newMemStore()
+		k := l.client()
+		k.delay = 200 * time.Millisecond
+		h := kmspepper.New(k, store, keyAlias)
+
+		leaderCtx, cancel := context.WithCancel(context.Background())
+		leaderErr := make(chan error, 1)
+		go func() {
+			_, err := h.EnsureCurrent(leaderCtx)
+			leaderErr <- err
+		}()
+		time.Sleep(20 * time.Millisecond) // the leader is inside GenerateDataKey
+		waiterErr := make(chan error, 1)
+		go func() {
+			_, err := h.EnsureCurrent(context.Background())
+			waiterErr <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+
+		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader err = %v, want context.Canceled", err)
+		}
+		if err := <-waiterErr; err != nil {
+			t.Fatalf("waiter err = %v, want success", err)
+		}
+		if n := len(store.records()); n != 1 {
+			t.Fatalf("stored versions = %d, want 1", n)
+		}
+	})
 }
