@@ -176,12 +176,8 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	if err != nil {
 		return decision{outcome: outcomeFailure, reason: "store_or_kms", keyID: keyID, err: err}
 	}
-	if code != apikey.CodeValid {
-		d := decision{outcome: outcomeUnauthorized, reason: string(code), keyID: keyID}
-		if k != nil {
-			d.key = k
-		}
-		return d
+	if code != apikey.CodeValid { // k is set for a revoked or expired key
+		return decision{outcome: outcomeUnauthorized, reason: string(code), keyID: keyID, key: k}
 	}
 	if ent == nil || ent.key != k { // cannot happen: Verify returns what the getter gave
 		ent = newEntry(k)
