@@ -53,6 +53,13 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+## run: the whole service on this machine, from template.yaml (README: "Run it locally");
+## Ctrl-C stops everything. Flags go in RUN_FLAGS, e.g. RUN_FLAGS="-param AuthorizerCacheTtl=0"
+run: deps
+	@mkdir -p .local/bin
+	$(GO) build -o .local/bin/keyward-local ./scripts/localstack
+	@exec .local/bin/keyward-local $(RUN_FLAGS)
+
 ## bench: the authorizer's benchmarks against DynamoDB Local (not timed tests):
 ## cached hot path beside an HMAC-SHA256 floor, uncached path beside a bare GetItem
 bench: deps

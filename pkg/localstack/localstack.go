@@ -70,7 +70,7 @@ const (
 )
 
 // bootstrapActor is recorded as the creator of the bootstrapped key.
-const bootstrapActor = "bootstrap"
+const bootstrapActor = "system:bootstrap"
 
 // Options configure Start.
 type Options struct {

@@ -9,19 +9,28 @@
 //
 //	go run ./scripts/bootstrap -tenant acme -table <KeysTableName> -kms-key <KmsKeyArn>
 //
+// With neither -table nor KEYS_TABLE, it bootstraps the local stack that
+// `make run` is running, reading its endpoints and settings from
+// .local/stack.json (or -dir's).
+//
 // The first bootstrap of a table also creates the pepper (KMS GenerateDataKey).
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/localstack"
+	"github.com/keyward/keyward/pkg/samtemplate"
 )
 
 func main() {
@@ -39,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	kmsKey := fs.String("kms-key", "", "KMS key ID, ARN or alias (default $KMS_KEY_ID; the stack output KmsKeyArn)")
 	tokenFile := fs.String("token-file", "", "also write the token to this file (mode 0600)")
 	quiet := fs.Bool("quiet", false, "print only the token")
+	dir := fs.String("dir", "", "data directory of the local stack, used when no table is given (default <repo>/.local)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if err := os.Setenv(name, v); err != nil {
 				return err
 			}
+		}
+	}
+	if os.Getenv("KEYS_TABLE") == "" {
+		if err := useLocalStack(*dir); err != nil {
+			return err
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -80,4 +95,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "Tenant %s bootstrapped.\nDefault key: %s (keys:admin)\nToken, shown once — store it now:\n\n  %s\n\nUse it as: Authorization: Bearer <token>\n", *tenant, iss.ID, iss.Token)
 	return err
+}
+
+// useLocalStack points this process at the running local stack: its
+// endpoints, dummy credentials and the functions' settings.
+func useLocalStack(dir string) error {
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		p, err := samtemplate.Find(wd)
+		if err != nil {
+			return err
+		}
+		dir = filepath.Join(filepath.Dir(p), ".local")
+	}
+	st, err := localstack.ReadState(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = errors.New("no local stack is running")
+		}
+		return fmt.Errorf("%w: start it with `make run`, or bootstrap a deployed stack with -table and -kms-key "+
+			"(or KEYS_TABLE and KMS_KEY_ID: its outputs KeysTableName and KmsKeyArn) and AWS credentials", err)
+	}
+	vars := map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB":   st.DynamoDBURL,
+		"AWS_ENDPOINT_URL_KMS":        st.KMSURL,
+		"AWS_REGION":                  localstack.Region,
+		"AWS_ACCESS_KEY_ID":           "local",
+		"AWS_SECRET_ACCESS_KEY":       "local",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	}
+	for k, v := range st.KeysEnv {
+		vars[k] = v
+	}
+	for k, v := range vars {
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
