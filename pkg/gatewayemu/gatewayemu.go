@@ -66,9 +66,12 @@ type Authorizer struct {
 	Function string
 	// Type is "REQUEST" or "TOKEN".
 	Type string
-	// Headers and QueryStrings are the identity sources.
+	// Headers, QueryStrings and Context are the identity sources; Context
+	// names $context variables without the prefix (identity.sourceIp,
+	// identity.userAgent, stage, apiId, httpMethod, resourcePath).
 	Headers      []string
 	QueryStrings []string
+	Context      []string
 	// TTL is how long a result is cached per identity value (0: never).
 	TTL time.Duration
 }
@@ -183,6 +186,11 @@ func New(cfg Config) (*Gateway, error) {
 	for name, a := range cfg.Authorizers {
 		if a.Type != "REQUEST" && a.Type != "TOKEN" {
 			return nil, fmt.Errorf("gatewayemu: authorizer %s: type %q is neither REQUEST nor TOKEN", name, a.Type)
+		}
+		for _, c := range a.Context {
+			if !contextSources[c] {
+				return nil, fmt.Errorf("gatewayemu: authorizer %s: identity source $context.%s is not emulated", name, c)
+			}
 		}
 	}
 	return g, nil
@@ -309,6 +317,11 @@ func (g *Gateway) authorize(w http.ResponseWriter, req *request) (int, bool) {
 		missing = missing || v == ""
 		identity = append(identity, v)
 	}
+	for _, c := range a.Context {
+		v := g.contextValue(req, c)
+		missing = missing || v == ""
+		identity = append(identity, v)
+	}
 	if missing && (a.TTL > 0 || a.Type == "TOKEN") {
 		return g.gatewayResponse(w, req, "UNAUTHORIZED", "Unauthorized"), true
 	}
@@ -369,6 +382,31 @@ func (g *Gateway) authorize(w http.ResponseWriter, req *request) (int, bool) {
 		req.authCtx[k] = v
 	}
 	return 0, false
+}
+
+// contextSources are the $context variables usable as identity sources.
+var contextSources = map[string]bool{
+	"identity.sourceIp": true, "identity.userAgent": true, "stage": true,
+	"apiId": true, "httpMethod": true, "resourcePath": true,
+}
+
+// contextValue is the value of $context.<name> for the request.
+func (g *Gateway) contextValue(req *request, name string) string {
+	switch name {
+	case "identity.sourceIp":
+		return req.sourceIP
+	case "identity.userAgent":
+		return req.r.UserAgent()
+	case "stage":
+		return g.cfg.Stage
+	case "apiId":
+		return g.cfg.APIID
+	case "httpMethod":
+		return req.r.Method
+	case "resourcePath":
+		return req.resource
+	}
+	return ""
 }
 
 // authorizerEvent builds the REQUEST or TOKEN authorizer's event.

@@ -153,7 +153,7 @@ func newHarness(t *testing.T) *harness {
 			{Method: "GET", Path: "/down", Function: "Down"},
 		},
 		Authorizers: map[string]gatewayemu.Authorizer{
-			"Authz": {Function: "Authz", Type: "REQUEST", Headers: []string{"Authorization"}, TTL: time.Minute},
+			"Authz": {Function: "Authz", Type: "REQUEST", Headers: []string{"Authorization"}, Context: []string{"identity.sourceIp"}, TTL: time.Minute},
 		},
 		GatewayResponses: map[string]gatewayemu.GatewayResponse{
 			"UNAUTHORIZED":                   {StatusCode: 401, Templates: map[string]string{"application/json": `{"error":{"code":"unauthorized"}}`}},
@@ -368,5 +368,16 @@ func TestRequestTooLarge(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 413 || string(b) != `{"message":"Request Too Long"}` {
 		t.Errorf("got %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestUnknownContextIdentitySourceIsRejected(t *testing.T) {
+	_, err := gatewayemu.New(gatewayemu.Config{
+		APIID: apiID, Stage: "prod",
+		Authorizers: map[string]gatewayemu.Authorizer{"A": {Function: "A", Type: "REQUEST", Context: []string{"authorizer.claims"}}},
+		Invoke:      (&fakeLambda{}).invoke,
+	})
+	if err == nil || !strings.Contains(err.Error(), "not emulated") {
+		t.Errorf("New = %v, want an error naming the source", err)
 	}
 }

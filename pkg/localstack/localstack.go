@@ -520,7 +520,7 @@ func newGateway(api *samtemplate.ServerlessAPI, id string, fns map[string]*samte
 			return nil, fmt.Errorf("localstack: authorizer %s names function %s, which the template does not define", name, a.Function)
 		}
 		cfg.Authorizers[name] = gatewayemu.Authorizer{
-			Function: a.Function, Type: a.PayloadType, Headers: a.Headers, QueryStrings: a.QueryStrings,
+			Function: a.Function, Type: a.PayloadType, Headers: a.Headers, QueryStrings: a.QueryStrings, Context: a.Context,
 			TTL: time.Duration(a.ReauthorizeEvery) * time.Second,
 		}
 	}

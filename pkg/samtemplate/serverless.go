@@ -133,10 +133,13 @@ type LambdaAuthorizer struct {
 	Function string
 	// PayloadType is "TOKEN" (SAM's default) or "REQUEST".
 	PayloadType string
-	// Headers and QueryStrings are the identity sources (for TOKEN
-	// authorizers Headers holds Identity.Header, default Authorization).
+	// Headers, QueryStrings and Context are the identity sources (for TOKEN
+	// authorizers Headers holds Identity.Header, default Authorization);
+	// Context names $context variables without the prefix, e.g.
+	// "identity.sourceIp".
 	Headers      []string
 	QueryStrings []string
+	Context      []string
 	// ReauthorizeEvery is the result cache TTL in seconds (0 disables; SAM's
 	// default is 300).
 	ReauthorizeEvery int
@@ -504,6 +507,9 @@ func (r reader) lambdaAuthorizer(m map[string]any) (LambdaAuthorizer, error) {
 		return a, err
 	}
 	if a.QueryStrings, err = r.stringList(ident["QueryStrings"], "Identity.QueryStrings"); err != nil {
+		return a, err
+	}
+	if a.Context, err = r.stringList(ident["Context"], "Identity.Context"); err != nil {
 		return a, err
 	}
 	return a, nil

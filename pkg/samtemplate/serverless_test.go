@@ -36,6 +36,7 @@ Resources:
             FunctionPayloadType: REQUEST
             Identity:
               Headers: [Authorization]
+              Context: [identity.sourceIp]
               ReauthorizeEvery: !Ref Ttl
       GatewayResponses:
         UNAUTHORIZED:
@@ -162,7 +163,7 @@ func TestServerlessAPIs(t *testing.T) {
 	if api.StageName != "prod" || api.DefaultAuthorizer != "Authz" {
 		t.Errorf("api = %+v", api)
 	}
-	want := LambdaAuthorizer{Function: "AuthzFunction", PayloadType: "REQUEST", Headers: []string{"Authorization"}, ReauthorizeEvery: 5}
+	want := LambdaAuthorizer{Function: "AuthzFunction", PayloadType: "REQUEST", Headers: []string{"Authorization"}, Context: []string{"identity.sourceIp"}, ReauthorizeEvery: 5}
 	if got := api.Authorizers["Authz"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("authorizer = %+v, want %+v", got, want)
 	}
