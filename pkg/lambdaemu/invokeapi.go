@@ -10,18 +10,80 @@ import (
 	"time"
 )
 
-// InvokePath is the pattern of Lambda's Invoke operation, for an
-// http.ServeMux.
-const InvokePath = "POST /2015-03-31/functions/{name}/invocations"
+// Patterns of the Lambda operations InvokeAPI serves, for an http.ServeMux.
+const (
+	InvokePath        = "POST /2015-03-31/functions/{name}/invocations"
+	GetFunctionPath   = "GET /2015-03-31/functions/{name}"
+	ListFunctionsPath = "GET /2015-03-31/functions/{$}"
+)
 
 // InvokeAPI serves Lambda's Invoke operation (the one `aws lambda invoke`
-// and the SDKs' Invoke call) for the functions lookup finds by name.
+// and the SDKs' Invoke call) for the functions Lookup finds by name, and
+// GetFunction and ListFunctions so they can be discovered.
 type InvokeAPI struct {
 	// Lookup returns the function with this name, or nil.
 	Lookup func(name string) *Function
+	// List returns every function, for ListFunctions (nil: none).
+	List func() []*Function
 	// Async bounds asynchronous (Event) invocations; nil runs them with
 	// context.Background().
 	Async context.Context
+}
+
+// Register adds Invoke, GetFunction and ListFunctions to mux.
+func (a *InvokeAPI) Register(mux *http.ServeMux) {
+	mux.Handle(InvokePath, a)
+	mux.HandleFunc(GetFunctionPath, a.getFunction)
+	mux.HandleFunc(ListFunctionsPath, a.listFunctions)
+}
+
+// functionConfiguration is the part of Lambda's FunctionConfiguration a
+// local function has.
+type functionConfiguration struct {
+	FunctionName string `json:"FunctionName"`
+	FunctionArn  string `json:"FunctionArn"`
+	Runtime      string `json:"Runtime"`
+	Handler      string `json:"Handler"`
+	Timeout      int    `json:"Timeout"`
+	MemorySize   int    `json:"MemorySize"`
+	Version      string `json:"Version"`
+	PackageType  string `json:"PackageType"`
+	State        string `json:"State"`
+}
+
+func configuration(f *Function) functionConfiguration {
+	return functionConfiguration{
+		FunctionName: f.cfg.Name, FunctionArn: f.arn, Runtime: "provided.al2023", Handler: "bootstrap",
+		Timeout: int(f.cfg.Timeout / time.Second), MemorySize: f.cfg.MemoryMB, Version: "$LATEST",
+		PackageType: "Zip", State: "Active",
+	}
+}
+
+func (a *InvokeAPI) getFunction(w http.ResponseWriter, r *http.Request) {
+	name, _ := functionName(r.PathValue("name"))
+	f := a.Lookup(name)
+	if f == nil {
+		lambdaError(w, http.StatusNotFound, "ResourceNotFoundException",
+			fmt.Sprintf("Function not found: arn:aws:lambda:%s:%s:function:%s", DefaultRegion, DefaultAccount, name))
+		return
+	}
+	writeJSON(w, map[string]any{"Configuration": configuration(f)})
+}
+
+func (a *InvokeAPI) listFunctions(w http.ResponseWriter, _ *http.Request) {
+	out := []functionConfiguration{}
+	if a.List != nil {
+		for _, f := range a.List() {
+			out = append(out, configuration(f))
+		}
+	}
+	writeJSON(w, map[string]any{"Functions": out})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 // ServeHTTP implements the operation: RequestResponse (default) answers 200

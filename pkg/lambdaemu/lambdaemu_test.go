@@ -294,12 +294,15 @@ func TestCloseStopsEveryProcess(t *testing.T) {
 func TestInvokeAPI(t *testing.T) {
 	f, _ := startFunction(t, "ok", nil)
 	mux := http.NewServeMux()
-	mux.Handle(lambdaemu.InvokePath, &lambdaemu.InvokeAPI{Lookup: func(name string) *lambdaemu.Function {
-		if name == f.Name() {
-			return f
-		}
-		return nil
-	}})
+	(&lambdaemu.InvokeAPI{
+		Lookup: func(name string) *lambdaemu.Function {
+			if name == f.Name() {
+				return f
+			}
+			return nil
+		},
+		List: func() []*lambdaemu.Function { return []*lambdaemu.Function{f} },
+	}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -345,6 +348,19 @@ func TestInvokeAPI(t *testing.T) {
 		resp := post("TestFunction", `{`, nil)
 		if resp.StatusCode != 400 || resp.Header.Get("X-Amzn-Errortype") != "InvalidRequestContentException" {
 			t.Errorf("%d %v", resp.StatusCode, resp.Header)
+		}
+	})
+	t.Run("ListAndGetFunction", func(t *testing.T) {
+		for _, path := range []string{"/2015-03-31/functions/", "/2015-03-31/functions/TestFunction"} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := read(resp)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(body, `"FunctionName":"TestFunction"`) || !strings.Contains(body, `"Timeout":5`) {
+				t.Errorf("GET %s = %d %s", path, resp.StatusCode, body)
+			}
 		}
 	})
 	t.Run("EventIs202AndDryRun204", func(t *testing.T) {

@@ -386,7 +386,17 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	asyncCtx, cancelAsync := context.WithCancel(context.Background())
 	st.closers = append(st.closers, func() error { cancelAsync(); return nil })
 	mux := http.NewServeMux()
-	mux.Handle(lambdaemu.InvokePath, &lambdaemu.InvokeAPI{Lookup: func(name string) *lambdaemu.Function { return st.functions[name] }, Async: asyncCtx})
+	(&lambdaemu.InvokeAPI{
+		Lookup: func(name string) *lambdaemu.Function { return st.functions[name] },
+		List: func() []*lambdaemu.Function {
+			fs := make([]*lambdaemu.Function, 0, len(st.Functions))
+			for _, id := range st.Functions {
+				fs = append(fs, st.functions[id])
+			}
+			return fs
+		},
+		Async: asyncCtx,
+	}).Register(mux)
 	(&gatewayemu.ManagementAPI{Gateways: gateways}).Register(mux)
 	st.serve(ctlLn, mux)
 
