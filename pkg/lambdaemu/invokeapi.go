@@ -14,7 +14,7 @@ import (
 const (
 	InvokePath        = "POST /2015-03-31/functions/{name}/invocations"
 	GetFunctionPath   = "GET /2015-03-31/functions/{name}"
-	ListFunctionsPath = "GET /2015-03-31/functions/{$}"
+	ListFunctionsPath = "GET /2015-03-31/functions"
 )
 
 // InvokeAPI serves Lambda's Invoke operation (the one `aws lambda invoke`
@@ -35,6 +35,7 @@ func (a *InvokeAPI) Register(mux *http.ServeMux) {
 	mux.Handle(InvokePath, a)
 	mux.HandleFunc(GetFunctionPath, a.getFunction)
 	mux.HandleFunc(ListFunctionsPath, a.listFunctions)
+	mux.HandleFunc(ListFunctionsPath+"/{$}", a.listFunctions)
 }
 
 // functionConfiguration is the part of Lambda's FunctionConfiguration a
