@@ -2,14 +2,13 @@ package adminapi_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/keyward/keyward/pkg/ddblocal"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 // Key IDs the fixtures in events/ use. The test creates real keys and puts
@@ -48,11 +47,12 @@ func servedElsewhere(name string) bool {
 // its name names, against a fresh table holding two keys of tenant acme
 // ("CRM sync" and "WFM export"), and checks the outcome each fixture shows.
 func TestEventFixtures(t *testing.T) {
-	want := map[string]struct {
+	type outcome struct {
 		status      int
 		code, field string
 		check       func(t *testing.T, r response)
-	}{
+	}
+	want := map[string]outcome{
 		"create-key.json": {status: 201, check: func(t *testing.T, r response) {
 			if r.Headers["ETag"] != `"1"` || r.body["secret"] == nil || r.body["token"] == nil || r.body["tenantId"] != "acme" || r.body["name"] != "BI export" {
 				t.Errorf("created: %v %s", r.Headers, r.Body)
@@ -121,61 +121,34 @@ func TestEventFixtures(t *testing.T) {
 		"batch-revoke-empty.json": {status: 400, code: "invalid_request", field: "ids"},
 	}
 
-	root, err := ddblocal.RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures in events/: %v", err)
-	}
-	seen := map[string]bool{}
-	for _, path := range files {
-		name := filepath.Base(path)
-		if servedElsewhere(name) {
-			continue
+	files := keywardtest.EventFixtures(t, "*.json")
+	maps.DeleteFunc(files, func(name, _ string) bool { return servedElsewhere(name) })
+	keywardtest.FeedEvents(t, files, want, func(t *testing.T, name string, raw []byte, w outcome) {
+		function := ""
+		for _, f := range fixtureFunctions {
+			if strings.HasPrefix(name, f.prefix) {
+				function = f.function
+			}
 		}
-		seen[name] = true
-		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("events/%s has no expected outcome in this test: add one", name)
-			}
-			function := ""
-			for _, f := range fixtureFunctions {
-				if strings.HasPrefix(name, f.prefix) {
-					function = f.function
-				}
-			}
-			if function == "" {
-				t.Fatalf("events/%s: the name's prefix names no function", name)
-			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+		if function == "" {
+			t.Fatalf("events/%s: the name's prefix names no function", name)
+		}
 
-			s := newStack(t)
-			a := s.seed(t, admin("acme"), "CRM sync")
-			b := s.seed(t, admin("acme"), "WFM export")
-			text := strings.NewReplacer(fixtureKeyA, a.ID, fixtureKeyB, b.ID).Replace(string(raw))
-			var req events.APIGatewayProxyRequest
-			if err := json.Unmarshal([]byte(text), &req); err != nil {
-				t.Fatalf("events/%s is not a proxy event: %v", name, err)
-			}
-			if got := functionFor(req.HTTPMethod, req.Resource); got != function {
-				t.Fatalf("events/%s is %s %s, served by %s, but its name says %s", name, req.HTTPMethod, req.Resource, got, function)
-			}
-			r := s.serve(t, req)
-			r.check(t, w.status, w.code, w.field)
-			if w.check != nil {
-				w.check(t, r)
-			}
-		})
-	}
-	for name := range want {
-		if !seen[name] {
-			t.Errorf("events/%s is expected but missing", name)
+		s := newStack(t)
+		a := s.seed(t, admin("acme"), "CRM sync")
+		b := s.seed(t, admin("acme"), "WFM export")
+		text := strings.NewReplacer(fixtureKeyA, a.ID, fixtureKeyB, b.ID).Replace(string(raw))
+		var req events.APIGatewayProxyRequest
+		if err := json.Unmarshal([]byte(text), &req); err != nil {
+			t.Fatalf("events/%s is not a proxy event: %v", name, err)
 		}
-	}
+		if got := functionFor(req.HTTPMethod, req.Resource); got != function {
+			t.Fatalf("events/%s is %s %s, served by %s, but its name says %s", name, req.HTTPMethod, req.Resource, got, function)
+		}
+		r := s.serve(t, req)
+		r.check(t, w.status, w.code, w.field)
+		if w.check != nil {
+			w.check(t, r)
+		}
+	})
 }

@@ -1,104 +1,44 @@
 package adminapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
-	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/kmspepper"
-	"github.com/keyward/keyward/pkg/localkms"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
-
-// syncBuffer collects log output written from any goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // stack is the key service over real DynamoDB Local tables built from
 // template.yaml and a local KMS endpoint, reached through the real SDK clients,
 // with the four functions' routers in front of it.
 type stack struct {
 	svc     *apikey.Service
-	logs    *syncBuffer
+	logs    *keywardtest.LogBuffer
 	routers map[string]*apigw.Router // function name → its router
 	secrets []string                 // every secret and token issued, to check none is logged
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	tables := ddblocaltest.Tables(t)
-	db := ddblocal.Client(ddblocaltest.Shared(t).Endpoint)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	kc := kms.New(kms.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	store := dynamostore.New(db, tables["KeysTable"])
-	pepper := kmspepper.New(kc, store, keyARN)
-	if _, err := pepper.EnsureCurrent(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	svc := apikey.NewService(store, pepper, apikey.Config{})
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc := keywardtest.Keys(t).Service
+	logs := &keywardtest.LogBuffer{}
+	log := logs.Logger()
 	s := &stack{svc: svc, logs: logs, routers: map[string]*apigw.Router{
 		"create": apigw.NewRouter(log, adminapi.CreateRoutes(svc)...),
 		"list":   apigw.NewRouter(log, adminapi.ListRoutes(svc)...),
 		"edit":   apigw.NewRouter(log, adminapi.EditRoutes(svc)...),
 		"revoke": apigw.NewRouter(log, adminapi.RevokeRoutes(svc)...),
 	}}
-	t.Cleanup(func() {
-		out := logs.String()
-		for _, sec := range s.secrets {
-			if strings.Contains(out, sec) {
-				t.Errorf("a secret or token reached the logs:\n%s", out)
-				return
-			}
-		}
-	})
+	logs.CheckNoSecrets(t, &s.secrets)
 	return s
 }
 

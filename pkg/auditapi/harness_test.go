@@ -1,30 +1,21 @@
 package auditapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/auditapi"
 	"github.com/keyward/keyward/pkg/auditstore"
-	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/kmspepper"
-	"github.com/keyward/keyward/pkg/localkms"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
@@ -39,61 +30,20 @@ const (
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-// syncBuffer collects log output written from any goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is the audit function's router over the real audit table and the
 // real pepper (keys table + local KMS) that MACs its cursors.
 type stack struct {
 	store  *auditstore.Store
 	router *apigw.Router
-	logs   *syncBuffer
+	logs   *keywardtest.LogBuffer
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	tables := ddblocaltest.Tables(t)
-	db := ddblocal.Client(ddblocaltest.Shared(t).Endpoint)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	kc := kms.New(kms.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	hasher := kmspepper.New(kc, dynamostore.New(db, tables["KeysTable"]), keyARN)
-	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	store := auditstore.New(db, tables["AuditTable"], 0)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return &stack{store: store, router: apigw.NewRouter(log, auditapi.Routes(audit.NewService(store, hasher))...), logs: logs}
+	keys := keywardtest.Keys(t)
+	store := auditstore.New(keys.DB, keys.Tables["AuditTable"], 0)
+	logs := &keywardtest.LogBuffer{}
+	return &stack{store: store, router: apigw.NewRouter(logs.Logger(), auditapi.Routes(audit.NewService(store, keys.Hasher))...), logs: logs}
 }
 
 // seedRecord is one record to seed: minutes after t0, what, by whom.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/keyward/keyward/pkg/auditstream"
 	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 // Key IDs the stream fixtures use.
@@ -76,81 +75,56 @@ func TestEventFixtures(t *testing.T) {
 			failed: []string{"4421584500000000017450439015"}},
 	}
 
-	root, err := ddblocal.RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(root, "events", "auditstream-*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no stream fixtures in events/: %v", err)
-	}
-	seen := map[string]bool{}
-	for _, path := range files {
-		name := filepath.Base(path)
-		seen[name] = true
-		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("events/%s has no expected outcome in this test: add one", name)
+	files := keywardtest.EventFixtures(t, "auditstream-*.json")
+	keywardtest.FeedEvents(t, files, want, func(t *testing.T, name string, raw []byte, w outcome) {
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) == 0 {
+			t.Fatalf("events/%s is not a DynamoDB stream event: %v", name, err)
+		}
+		for _, r := range ev.Records {
+			if r.EventSource != "aws:dynamodb" || r.Change.SequenceNumber == "" || r.EventID == "" {
+				t.Fatalf("events/%s: record %+v lacks what the event source mapping sets", name, r)
 			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ev events.DynamoDBEvent
-			if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) == 0 {
-				t.Fatalf("events/%s is not a DynamoDB stream event: %v", name, err)
-			}
-			for _, r := range ev.Records {
-				if r.EventSource != "aws:dynamodb" || r.Change.SequenceNumber == "" || r.EventID == "" {
-					t.Fatalf("events/%s: record %+v lacks what the event source mapping sets", name, r)
-				}
-			}
-			store := auditstore.New(ddblocal.Client(ddblocaltest.Shared(t).Endpoint), ddblocaltest.Tables(t)["AuditTable"], 0)
-			h := auditstream.New(store, slog.New(slog.DiscardHandler))
-			resp, err := h.Handle(context.Background(), ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var failed []string
-			for _, f := range resp.BatchItemFailures {
-				failed = append(failed, f.ItemIdentifier)
-			}
-			if !slices.Equal(failed, w.failed) {
-				t.Errorf("reported %v, want %v", failed, w.failed)
-			}
-			recs, _, err := store.Query(context.Background(), audit.Query{TenantID: "acme", Limit: 100})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, r := range recs {
-				got = append(got, string(r.Action)+" "+r.KeyID+" "+r.Actor)
-			}
-			if !slices.Equal(got, w.records) {
-				t.Fatalf("records %v, want %v", got, w.records)
-			}
-			if w.check != nil {
-				w.check(t, recs)
-			}
-			js, _ := json.Marshal(recs)
-			for _, r := range ev.Records {
-				for _, img := range []map[string]events.DynamoDBAttributeValue{r.Change.NewImage, r.Change.OldImage} {
-					for attr, v := range img {
-						if v.DataType() != events.DataTypeBinary {
-							continue
-						}
-						if b, _ := json.Marshal(v.Binary()); strings.Contains(string(js), strings.Trim(string(b), `"`)) {
-							t.Errorf("a record holds the bytes of %s: %s", attr, js)
-						}
+		}
+		store := auditstore.New(ddblocal.Client(ddblocaltest.Shared(t).Endpoint), ddblocaltest.Tables(t)["AuditTable"], 0)
+		h := auditstream.New(store, slog.New(slog.DiscardHandler))
+		resp, err := h.Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var failed []string
+		for _, f := range resp.BatchItemFailures {
+			failed = append(failed, f.ItemIdentifier)
+		}
+		if !slices.Equal(failed, w.failed) {
+			t.Errorf("reported %v, want %v", failed, w.failed)
+		}
+		recs, _, err := store.Query(context.Background(), audit.Query{TenantID: "acme", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range recs {
+			got = append(got, string(r.Action)+" "+r.KeyID+" "+r.Actor)
+		}
+		if !slices.Equal(got, w.records) {
+			t.Fatalf("records %v, want %v", got, w.records)
+		}
+		if w.check != nil {
+			w.check(t, recs)
+		}
+		js, _ := json.Marshal(recs)
+		for _, r := range ev.Records {
+			for _, img := range []map[string]events.DynamoDBAttributeValue{r.Change.NewImage, r.Change.OldImage} {
+				for attr, v := range img {
+					if v.DataType() != events.DataTypeBinary {
+						continue
+					}
+					if b, _ := json.Marshal(v.Binary()); strings.Contains(string(js), strings.Trim(string(b), `"`)) {
+						t.Errorf("a record holds the bytes of %s: %s", attr, js)
 					}
 				}
 			}
-		})
-	}
-	for name := range want {
-		if !seen[name] {
-			t.Errorf("events/%s is expected but missing", name)
 		}
-	}
+	})
 }

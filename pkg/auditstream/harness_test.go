@@ -1,23 +1,17 @@
 package auditstream_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/audit"
@@ -27,53 +21,17 @@ import (
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/ddbstream"
 	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/kmspepper"
-	"github.com/keyward/keyward/pkg/localkms"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
-
-// syncBuffer collects log output written from any goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// clock is an injectable clock tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // stack is the key lifecycle over real DynamoDB Local tables built from
 // template.yaml and a local KMS endpoint, the keys table's real stream read
 // through the DynamoDB Streams API, and the stream handler writing to the
 // real audit table.
 type stack struct {
+	local   *keywardtest.Stack
 	svc     *apikey.Service
 	keys    *dynamostore.Store
 	audit   *auditstore.Store
@@ -81,43 +39,19 @@ type stack struct {
 	table   string // keys table
 	stream  *ddbstream.Reader
 	handler *auditstream.Handler
-	logs    *syncBuffer
-	clock   *clock
+	logs    *keywardtest.LogBuffer
+	clock   *keywardtest.Clock
 	secrets []string // every secret and token issued, to check none leaks
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
-	tables := ddblocaltest.Tables(t)
-	endpoint := ddblocaltest.Shared(t).Endpoint
-	db := ddblocal.Client(endpoint)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	kc := kms.New(kms.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	keys := dynamostore.New(db, tables["KeysTable"])
-	clk := &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	pepper := kmspepper.New(kc, keys, keyARN)
-	if _, err := pepper.EnsureCurrent(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	svc := apikey.NewService(keys, pepper, apikey.Config{}, apikey.WithClock(clk.Now))
+	clk := keywardtest.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	keys := keywardtest.Keys(t, keywardtest.WithClock(clk))
+	db, table := keys.DB, keys.Tables["KeysTable"]
 
-	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tables["KeysTable"])})
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,23 +59,15 @@ func newStack(t *testing.T) *stack {
 	if streamARN == "" {
 		t.Fatal("the keys table has no stream")
 	}
-	logs := &syncBuffer{}
-	store := auditstore.New(db, tables["AuditTable"], 0)
+	logs := &keywardtest.LogBuffer{}
+	store := auditstore.New(db, keys.Tables["AuditTable"], 0)
 	s := &stack{
-		svc: svc, keys: keys, audit: store, db: db, table: tables["KeysTable"],
-		stream:  ddbstream.NewReader(ddblocal.StreamsClient(endpoint), streamARN),
-		handler: auditstream.New(store, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		local: keys, svc: keys.Service, keys: keys.Store, audit: store, db: db, table: table,
+		stream:  ddbstream.NewReader(ddblocal.StreamsClient(keys.Endpoint), streamARN),
+		handler: auditstream.New(store, logs.Logger()),
 		logs:    logs, clock: clk,
 	}
-	t.Cleanup(func() {
-		out := logs.String()
-		for _, sec := range s.secrets {
-			if strings.Contains(out, sec) {
-				t.Errorf("a secret or token reached the logs:\n%s", out)
-				return
-			}
-		}
-	})
+	logs.CheckNoSecrets(t, &s.secrets)
 	return s
 }
 
@@ -153,11 +79,8 @@ func caller(tenant, keyID, requestID string) apikey.Caller {
 // bootstrap creates a tenant's default key and returns it.
 func (s *stack) bootstrap(t *testing.T, tenant string) *apikey.Issued {
 	t.Helper()
-	iss, err := s.svc.Bootstrap(context.Background(), tenant, "bootstrap")
-	if err != nil {
-		t.Fatalf("bootstrap %s: %v", tenant, err)
-	}
-	s.secrets = append(s.secrets, iss.Secret, iss.Token)
+	_, iss := s.local.Bootstrap(t, tenant, "bootstrap")
+	s.remember(iss)
 	return iss
 }
 

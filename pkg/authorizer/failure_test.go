@@ -3,7 +3,6 @@ package authorizer_test
 import (
 	"context"
 	"crypto/rand"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -14,20 +13,9 @@ import (
 	"github.com/keyward/keyward/pkg/authorizer"
 	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
 )
-
-// deadEndpoint returns a loopback URL nothing listens on.
-func deadEndpoint(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return "http://" + addr
-}
 
 // TestFailsClosed: when the store or KMS cannot answer, nothing is allowed;
 // the answer is an error other than Unauthorized (API Gateway's 500), logged
@@ -36,7 +24,7 @@ func TestFailsClosed(t *testing.T) {
 	s := newStack(t, defaultConfig(t))
 	iss := s.issue(t, apikey.CreateInput{Scopes: []string{"keys:admin"}})
 
-	deadDB := ddblocal.Client(deadEndpoint(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	deadDB := ddblocal.Client(keywardtest.DeadEndpoint(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	deadStore := dynamostore.New(deadDB, s.table)
 
 	cases := []struct {
@@ -48,7 +36,7 @@ func TestFailsClosed(t *testing.T) {
 		}},
 		{"KMSDown", func(t *testing.T) *authorizer.Authorizer {
 			// A fresh container: its pepper is not loaded, and KMS does not answer.
-			h := kmspepper.New(kmsClient(deadEndpoint(t)), s.raw, s.keyARN)
+			h := kmspepper.New(kmsClient(keywardtest.DeadEndpoint(t)), s.raw, s.keyARN)
 			return s.newAuthorizer(defaultConfig(t), h)
 		}},
 	}

@@ -1,7 +1,6 @@
 package authorizer_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,48 +9,29 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/authorizer"
-	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
-	"github.com/keyward/keyward/pkg/localkms"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
 
-// syncBuffer collects log output written from any goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer is the authorizer's log, read back line by line.
+type logBuffer struct{ keywardtest.LogBuffer }
 
 // lines returns the JSON log lines written so far.
-func (b *syncBuffer) lines(t testing.TB) []map[string]any {
+func (b *logBuffer) lines(t testing.TB) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
@@ -65,30 +45,6 @@ func (b *syncBuffer) lines(t testing.TB) []map[string]any {
 		out = append(out, m)
 	}
 	return out
-}
-
-// clock is an injectable clock tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
 }
 
 // t0 is when every test's clock starts (and when the fixture keys are made).
@@ -119,6 +75,7 @@ func (s *countingStore) TouchLastUsed(ctx context.Context, id string, at time.Ti
 // template.yaml and a local KMS endpoint, reached through the real SDK
 // clients, next to the key service that issues and revokes its keys.
 type stack struct {
+	keys    *keywardtest.Stack
 	svc     *apikey.Service
 	store   *countingStore
 	raw     *dynamostore.Store
@@ -128,8 +85,8 @@ type stack struct {
 	kmsURL  string
 	keyARN  string
 	stopKMS func() error
-	clock   *clock
-	logs    *syncBuffer
+	clock   *keywardtest.Clock
+	logs    *logBuffer
 	log     *slog.Logger
 	auth    *authorizer.Authorizer
 	cfg     authorizer.Config
@@ -141,59 +98,23 @@ const routeScopes = `{"GET /recordings/{recordingId}": "recordings:read", "POST 
 
 func newStack(t testing.TB, cfg authorizer.Config) *stack {
 	t.Helper()
-	tables := ddblocaltest.Tables(t)
-	db := ddblocal.Client(ddblocaltest.Shared(t).Endpoint)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stopKMS := func() error {
-		var err error
-		once.Do(func() { err = stop() })
-		return err
-	}
-	t.Cleanup(func() { _ = stopKMS() })
-	raw := dynamostore.New(db, tables["KeysTable"])
-	hasher := kmspepper.New(kmsClient(url), raw, keyARN)
-	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{now: t0}
-	logs := &syncBuffer{}
+	clk := keywardtest.NewClock(t0)
+	keys := keywardtest.Keys(t, keywardtest.WithClock(clk))
+	logs := &logBuffer{}
 	s := &stack{
-		svc:   apikey.NewService(raw, hasher, apikey.Config{}, apikey.WithClock(clk.Now)),
-		store: &countingStore{Store: raw}, raw: raw, db: db, table: tables["KeysTable"],
-		hasher: hasher, kmsURL: url, keyARN: keyARN, stopKMS: stopKMS,
-		clock: clk, logs: logs, log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		keys: keys, svc: keys.Service,
+		store: &countingStore{Store: keys.Store}, raw: keys.Store, db: keys.DB, table: keys.Tables["KeysTable"],
+		hasher: keys.Hasher, kmsURL: keys.KMS.URL, keyARN: keys.KMS.KeyARN, stopKMS: keys.KMS.Stop,
+		clock: clk, logs: logs, log: logs.Logger(),
 		cfg: cfg,
 	}
 	s.auth = s.newAuthorizer(cfg, s.hasher)
-	t.Cleanup(func() {
-		out := logs.String()
-		for _, sec := range s.secrets {
-			if strings.Contains(out, sec) {
-				t.Errorf("a secret, token or Authorization header reached the logs:\n%s", out)
-				return
-			}
-		}
-	})
+	logs.CheckNoSecrets(t, &s.secrets)
 	return s
 }
 
 func kmsClient(url string) *kms.Client {
-	return kms.New(kms.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
+	return keywardtest.KMSClient(url, func(o *kms.Options) { o.RetryMaxAttempts = 1 })
 }
 
 // newAuthorizer builds another authorizer (a fresh container) over the stack.

@@ -12,7 +12,7 @@ import (
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/localkms"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
@@ -80,19 +80,8 @@ func TestReadSettings(t *testing.T) {
 // pointing at DynamoDB Local and a local KMS, and issues a key through it.
 func TestLoadHonoursSDKEndpointVariables(t *testing.T) {
 	tables := ddblocaltest.Tables(t)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kmsURL, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
+	local := keywardtest.StartKMS(t)
+	keyARN, kmsURL := local.KeyARN, local.URL
 	for k, v := range map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": "",

@@ -1,7 +1,6 @@
 package gwflush_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -18,17 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
-	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/gwflush"
-	"github.com/keyward/keyward/pkg/kmspepper"
-	"github.com/keyward/keyward/pkg/localkms"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
@@ -83,30 +78,13 @@ func (g *gateway) client() *apigateway.Client {
 	})
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is the edit and revoke functions as their main.go wires them — the
 // key service over DynamoDB Local and a local KMS, wrapped by a Flusher —
 // with the flush going to a loopback gateway.
 type stack struct {
 	svc     *apikey.Service
 	gw      *gateway
-	logs    *syncBuffer
+	logs    *keywardtest.LogBuffer
 	edit    gwflush.ProxyHandler
 	revoke  gwflush.ProxyHandler
 	secrets []string
@@ -114,33 +92,9 @@ type stack struct {
 
 func newStack(t *testing.T, fallback gwflush.Stage) *stack {
 	t.Helper()
-	tables := ddblocaltest.Tables(t)
-	db := ddblocal.Client(ddblocaltest.Shared(t).Endpoint)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	kc := kms.New(kms.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	store := dynamostore.New(db, tables["KeysTable"])
-	pepper := kmspepper.New(kc, store, keyARN)
-	if _, err := pepper.EnsureCurrent(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	svc := apikey.NewService(store, pepper, apikey.Config{})
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc := keywardtest.Keys(t).Service
+	logs := &keywardtest.LogBuffer{}
+	log := logs.Logger()
 	gw := newGateway(t)
 	f := gwflush.New(gw.client(), fallback, log)
 	s := &stack{
@@ -148,14 +102,7 @@ func newStack(t *testing.T, fallback gwflush.Stage) *stack {
 		edit:   f.Wrap(apigw.NewRouter(log, adminapi.EditRoutes(f.Editor(svc))...).Handle),
 		revoke: f.Wrap(apigw.NewRouter(log, adminapi.RevokeRoutes(f.Revoker(svc))...).Handle),
 	}
-	t.Cleanup(func() {
-		out := logs.String()
-		for _, sec := range s.secrets {
-			if strings.Contains(out, sec) {
-				t.Errorf("a secret reached the logs:\n%s", out)
-			}
-		}
-	})
+	logs.CheckNoSecrets(t, &s.secrets)
 	return s
 }
 
@@ -337,7 +284,7 @@ func TestEndpointFromTheEnvironment(t *testing.T) {
 // TestNoStageIsLogged: with neither a request stage nor API_ID/STAGE, the
 // flush is skipped with an ERROR line.
 func TestNoStageIsLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf keywardtest.LogBuffer
 	f := gwflush.New(newGateway(t).client(), gwflush.Stage{}, slog.New(slog.NewJSONHandler(&buf, nil)))
 	if f.Flush(context.Background(), "revoke") {
 		t.Fatal("flush made without a stage")

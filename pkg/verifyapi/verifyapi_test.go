@@ -1,27 +1,20 @@
 package verifyapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/keyward/keyward/pkg/apigw"
@@ -30,58 +23,25 @@ import (
 	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
-	"github.com/keyward/keyward/pkg/localkms"
 	"github.com/keyward/keyward/pkg/verifyapi"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 // stack is the verify function's router over DynamoDB Local and a local KMS
 // endpoint through the real SDK clients, beside the key service.
 type stack struct {
+	keys    *keywardtest.Stack
 	svc     *apikey.Service
 	store   *dynamostore.Store
 	table   string
 	hasher  *kmspepper.Hasher
-	clock   *clock
-	logs    *syncBuffer
+	clock   *keywardtest.Clock
+	logs    *keywardtest.LogBuffer
 	log     *slog.Logger
 	router  *apigw.Router
 	secrets []string
@@ -89,47 +49,17 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	tables := ddblocaltest.Tables(t)
-	db := ddblocal.Client(ddblocaltest.Shared(t).Endpoint)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
-	kc := kms.New(kms.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	store := dynamostore.New(db, tables["KeysTable"])
-	hasher := kmspepper.New(kc, store, keyARN)
-	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{now: t0}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	clk := keywardtest.NewClock(t0)
+	keys := keywardtest.Keys(t, keywardtest.WithClock(clk))
+	store, hasher := keys.Store, keys.Hasher
+	logs := &keywardtest.LogBuffer{}
+	log := logs.Logger()
 	s := &stack{
-		svc: apikey.NewService(store, hasher, apikey.Config{}, apikey.WithClock(clk.Now)), store: store, table: tables["KeysTable"],
+		keys: keys, svc: keys.Service, store: store, table: keys.Tables["KeysTable"],
 		hasher: hasher, clock: clk, logs: logs, log: log,
 		router: apigw.NewRouter(log, verifyapi.Routes(verifyapi.New(store, hasher, "kw", verifyapi.WithClock(clk.Now)))...),
 	}
-	t.Cleanup(func() {
-		out := logs.String()
-		for _, sec := range s.secrets {
-			if strings.Contains(out, sec) {
-				t.Errorf("a secret or token reached the logs:\n%s", out)
-				return
-			}
-		}
-	})
+	logs.CheckNoSecrets(t, &s.secrets)
 	return s
 }
 
@@ -332,21 +262,11 @@ func TestVerifyRequests(t *testing.T) {
 	}
 }
 
-func deadEndpoint(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return "http://" + addr
-}
-
 // TestStoreDownIsInternal: a failure is 500 internal, never a verdict.
 func TestStoreDownIsInternal(t *testing.T) {
 	s := newStack(t)
 	tok := s.issue(t, "acme", apikey.CreateInput{}).Token
-	dead := dynamostore.New(ddblocal.Client(deadEndpoint(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }), s.table)
+	dead := dynamostore.New(ddblocal.Client(keywardtest.DeadEndpoint(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }), s.table)
 	r := apigw.NewRouter(s.log, verifyapi.Routes(verifyapi.New(dead, s.hasher, "kw"))...)
 	req := events.APIGatewayProxyRequest{HTTPMethod: "POST", Resource: verifyapi.ResourceVerify, Body: tokenBody(tok)}
 	req.RequestContext.Authorizer = map[string]any{"tenantId": "acme", "keyId": "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", "scopes": "keys:verify"}
@@ -424,10 +344,11 @@ func TestVerifyAgreesWithTheAuthorizer(t *testing.T) {
 // TestEventFixtures feeds every events/verify*.json and events/whoami*.json
 // to the verify function's router.
 func TestEventFixtures(t *testing.T) {
-	want := map[string]struct {
+	type outcome struct {
 		status int
 		code   string // the verify code, or the error code
-	}{
+	}
+	want := map[string]outcome{
 		"whoami.json":               {200, ""},
 		"whoami-no-authorizer.json": {401, "unauthorized"},
 		"verify.json":               {200, "VALID"},
@@ -436,85 +357,34 @@ func TestEventFixtures(t *testing.T) {
 		"verify-forbidden.json":     {403, "forbidden"},
 		"verify-no-token.json":      {400, "invalid_request"},
 	}
-	root, err := ddblocal.RepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, pat := range []string{"verify*.json", "whoami*.json"} {
-		m, err := filepath.Glob(filepath.Join(root, "events", pat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
+	files := keywardtest.EventFixtures(t, "verify*.json", "whoami*.json")
 	s := newStack(t)
 	seedFixtureKey(t, s)
-	seen := map[string]bool{}
-	for _, path := range files {
-		name := filepath.Base(path)
-		seen[name] = true
-		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("events/%s has no expected outcome in this test: add one", name)
-			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var req events.APIGatewayProxyRequest
-			if err := json.Unmarshal(raw, &req); err != nil {
-				t.Fatal(err)
-			}
-			status, body := s.serve(t, req)
-			if status != w.status {
-				t.Fatalf("status = %d, want %d: %v", status, w.status, body)
-			}
-			got, _ := body["code"].(string)
-			if e, ok := body["error"].(map[string]any); ok {
-				got, _ = e["code"].(string)
-			}
-			if got != w.code {
-				t.Errorf("code = %q, want %q: %v", got, w.code, body)
-			}
-		})
-	}
-	for name := range want {
-		if !seen[name] {
-			t.Errorf("events/%s is expected but missing", name)
+	keywardtest.FeedEvents(t, files, want, func(t *testing.T, name string, raw []byte, w outcome) {
+		var req events.APIGatewayProxyRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			t.Fatal(err)
 		}
-	}
+		status, body := s.serve(t, req)
+		if status != w.status {
+			t.Fatalf("status = %d, want %d: %v", status, w.status, body)
+		}
+		got, _ := body["code"].(string)
+		if e, ok := body["error"].(map[string]any); ok {
+			got, _ = e["code"].(string)
+		}
+		if got != w.code {
+			t.Errorf("code = %q, want %q: %v", got, w.code, body)
+		}
+	})
 }
 
-// The key the verify fixtures carry (the authorizer fixtures' key).
-const (
-	fixtureKeyID  = "key_01M844DZG00Y9TBV1NVT5ZM5VK"
-	fixtureSecret = "da7tqmASI2k1CICyHn41pN6hkQLneEbiEgu1hph7cdk"
-)
-
+// seedFixtureKey stores the key the verify fixtures carry (the authorizer
+// fixtures' key).
 func seedFixtureKey(t *testing.T, s *stack) {
 	t.Helper()
-	ctx := context.Background()
-	h, err := s.hasher.Hash(ctx, []byte(fixtureSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := apikey.FormatToken("kw", fixtureKeyID, fixtureSecret)
-	k := &apikey.StoredKey{
-		Key: apikey.Key{
-			ID: fixtureKeyID, TenantID: "acme", Name: "CRM sync", Type: "integration",
-			Scopes: []string{"keys:read", "recordings:read"}, AllowList: apikey.AllowList{IPs: []string{}, Origins: []string{}},
-			Metadata: map[string]string{}, Status: apikey.StatusActive, Hint: apikey.Hint(token),
-			CreatedAt: t0, CreatedBy: "system:test", UpdatedAt: t0, UpdatedBy: "system:test", Version: 1,
-		},
-		SecretHash: h,
-		Change:     apikey.Change{Actor: "system:test"},
-	}
-	if err := s.store.CreateKey(ctx, k); err != nil {
-		t.Fatal(err)
-	}
-	s.secrets = append(s.secrets, fixtureSecret, token)
+	token := s.keys.SeedFixtureKey(t, t0)
+	s.secrets = append(s.secrets, keywardtest.FixtureSecret, token)
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

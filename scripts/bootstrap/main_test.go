@@ -10,28 +10,17 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/localkms"
+	"github.com/keyward/keyward/pkg/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
 
 func TestBootstrapPrintsTheTokenOnceAndRefusesATenantTwice(t *testing.T) {
 	tables := ddblocaltest.Tables(t)
-	srv, err := localkms.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyARN, err := srv.CreateKey("keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, stop, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
+	local := keywardtest.StartKMS(t)
+	keyARN := local.KeyARN
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddblocaltest.Shared(t).Endpoint)
-	t.Setenv("AWS_ENDPOINT_URL_KMS", url)
+	t.Setenv("AWS_ENDPOINT_URL_KMS", local.URL)
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
