@@ -50,6 +50,11 @@ type Config struct {
 	// KeyCacheTTL is how long a key or its absence is cached in memory; 0
 	// disables the cache.
 	KeyCacheTTL time.Duration
+	// GatewayCaches says API Gateway caches this authorizer's results
+	// (AuthorizerCacheTtl > 0). Then only absent keys are cached in memory:
+	// every invocation is a gateway cache miss, and a key served from memory
+	// after a revocation flushed the gateway would be cached there again.
+	GatewayCaches bool
 	// RouteScopes are the protected APIs' routes (the RouteScopes parameter);
 	// keyward's own routes (apikey.AdminRoutes) are always included.
 	RouteScopes []apikey.RouteScope
@@ -90,7 +95,7 @@ func New(store Store, hasher apikey.Hasher, cfg Config, opts ...Option) *Authori
 	for _, o := range opts {
 		o(a)
 	}
-	a.keys = newKeyCache(store, cfg.KeyCacheTTL, a.now)
+	a.keys = newKeyCache(store, cfg.KeyCacheTTL, !cfg.GatewayCaches, a.now)
 	a.policies = newPolicies(append(apikey.AdminRoutes(), cfg.RouteScopes...))
 	a.usage = lastused.New(store, cfg.UsageInterval, a.log)
 	return a
@@ -161,8 +166,15 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 
 	now := a.now()
 	var ent *entry
+	var hit bool
 	getter := keyGetterFunc(func(ctx context.Context, id string) (*apikey.StoredKey, error) {
-		e, err := a.keys.get(ctx, id)
+		var e *entry
+		var err error
+		if ent != nil { // the second lookup: a cached key did not match
+			e, _, err = a.keys.refresh(ctx, id, ent)
+		} else {
+			e, hit, err = a.keys.get(ctx, id)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -173,6 +185,10 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 		return e.key, nil
 	})
 	k, code, err := apikey.Verify(ctx, getter, a.hasher, keyID, secret, now)
+	if err == nil && code == apikey.CodeInvalidSecret && hit && ent.key != nil {
+		// The secret may have been rotated since the key was cached.
+		k, code, err = apikey.Verify(ctx, getter, a.hasher, keyID, secret, now)
+	}
 	if err != nil {
 		return decision{outcome: outcomeFailure, reason: "store_or_kms", keyID: keyID, err: err}
 	}

@@ -540,3 +540,60 @@ func TestConcurrentCallsAgree(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestWithTheGatewayCachingOnlyAbsentKeysAreCachedInMemory: every invocation
+// is then a gateway cache miss (the first call of a token, or the first after
+// a revocation flushed the stage), so a key served from memory after a
+// revocation would be cached by the gateway again for its whole TTL.
+func TestWithTheGatewayCachingOnlyAbsentKeysAreCachedInMemory(t *testing.T) {
+	cfg := defaultConfig(t)
+	cfg.GatewayCaches = true
+	s := newStack(t, cfg)
+	iss := s.issue(t, apikey.CreateInput{Scopes: []string{"recordings:read"}})
+	if r := s.call(t, s.auth, request(bearer(iss.Token), "GET", "/v1/whoami")); r.kind() != "allow" {
+		t.Fatalf("kind = %s", r.kind())
+	}
+	if _, err := s.svc.Revoke(context.Background(), admin("acme"), iss.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.call(t, s.auth, request(bearer(iss.Token), "GET", "/v1/whoami")); r.kind() != "401" {
+		t.Fatalf("right after the revocation: kind = %s, want 401 (no key served from memory)", r.kind())
+	}
+	before := s.store.gets.Load()
+	tok := randomToken(t)
+	s.call(t, s.auth, request(bearer(tok), "GET", "/v1/whoami"))
+	s.call(t, s.auth, request(bearer(tok), "GET", "/v1/whoami"))
+	if n := s.store.gets.Load() - before; n != 1 {
+		t.Errorf("unknown key twice: store reads = %d, want 1 (absent keys stay cached)", n)
+	}
+}
+
+// TestARotatedSecretWorksAtOnceDespiteTheCache: a secret that does not match
+// a cached key makes the authorizer read the key again (a rotation moments
+// ago), at most once per minRefreshAge, so wrong secrets cannot hammer the table.
+func TestARotatedSecretWorksAtOnceDespiteTheCache(t *testing.T) {
+	s := newStack(t, defaultConfig(t))
+	iss := s.issue(t, apikey.CreateInput{Scopes: []string{"recordings:read"}})
+	if r := s.call(t, s.auth, request(bearer(iss.Token), "GET", "/v1/whoami")); r.kind() != "allow" {
+		t.Fatalf("kind = %s", r.kind())
+	}
+	s.clock.Advance(300 * time.Millisecond)
+	rot, err := s.svc.Rotate(context.Background(), admin("acme"), iss.ID, apikey.RotateInput{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.remember(rot)
+	if r := s.call(t, s.auth, request(bearer(rot.Token), "GET", "/v1/whoami")); r.kind() != "allow" {
+		t.Fatalf("new secret right after rotation: kind = %s, want allow", r.kind())
+	}
+	if r := s.call(t, s.auth, request(bearer(iss.Token), "GET", "/v1/whoami")); r.kind() != "401" {
+		t.Fatalf("old secret after a rotation without grace: kind = %s, want 401", r.kind())
+	}
+	before := s.store.gets.Load()
+	for i := 0; i < 10; i++ {
+		s.call(t, s.auth, request(basic(iss.ID, strings.Repeat("A", apikey.SecretLen)), "GET", "/v1/whoami"))
+	}
+	if n := s.store.gets.Load() - before; n != 0 {
+		t.Errorf("10 wrong secrets within %v of a read: store reads = %d, want 0", 250*time.Millisecond, n)
+	}
+}

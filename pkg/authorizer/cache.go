@@ -56,33 +56,58 @@ func (e *entry) resources(p *policies, prefix string) []string {
 	return res
 }
 
-// keyCache puts a short-lived in-memory cache, positive and negative, in
-// front of the store's one consistent GetItem. Failures are never cached.
+// minRefreshAge is how old a cached key must be before a secret that does not
+// match it makes the cache read the key again (a secret rotated moments ago).
+// It bounds the reads that wrong secrets for a real key ID can cause.
+const minRefreshAge = 250 * time.Millisecond
+
+// keyCache puts a short-lived in-memory cache in front of the store's one
+// consistent GetItem. Absent keys are always cached; keys themselves only
+// when positive is set (API Gateway does not cache results), because a key
+// served from memory after a revocation's flush would be cached again by the
+// gateway for its whole TTL. Failures are never cached.
 type keyCache struct {
-	store apikey.KeyGetter
-	ttl   time.Duration
-	now   func() time.Time
+	store    apikey.KeyGetter
+	ttl      time.Duration
+	positive bool
+	now      func() time.Time
 
 	mu sync.RWMutex
 	m  map[string]*entry
 }
 
-func newKeyCache(store apikey.KeyGetter, ttl time.Duration, now func() time.Time) *keyCache {
-	return &keyCache{store: store, ttl: ttl, now: now, m: map[string]*entry{}}
+func newKeyCache(store apikey.KeyGetter, ttl time.Duration, positive bool, now func() time.Time) *keyCache {
+	return &keyCache{store: store, ttl: ttl, positive: positive, now: now, m: map[string]*entry{}}
 }
 
-// get returns the fresh cached entry for id, or reads the store once.
+// get returns the fresh cached entry for id (hit), or reads the store once.
 // Errors are store failures only; an unknown key is an entry with no key.
-func (c *keyCache) get(ctx context.Context, id string) (*entry, error) {
+func (c *keyCache) get(ctx context.Context, id string) (e *entry, hit bool, err error) {
 	if c.ttl > 0 {
 		now := c.now()
 		c.mu.RLock()
 		e := c.m[id]
 		c.mu.RUnlock()
-		if e != nil && now.Before(e.expires) {
-			return e, nil
+		if e != nil && now.Before(e.expires) && (e.key == nil || c.positive) {
+			return e, true, nil
 		}
 	}
+	e, err = c.load(ctx, id)
+	return e, false, err
+}
+
+// refresh reads id again unless the cached entry was loaded less than
+// minRefreshAge ago; it reports whether it read.
+func (c *keyCache) refresh(ctx context.Context, id string, cached *entry) (*entry, bool, error) {
+	if c.now().Before(cached.expires.Add(-c.ttl + minRefreshAge)) {
+		return cached, false, nil
+	}
+	e, err := c.load(ctx, id)
+	return e, err == nil, err
+}
+
+// load reads id from the store and caches what it found.
+func (c *keyCache) load(ctx context.Context, id string) (*entry, error) {
 	k, err := c.store.GetKey(ctx, id)
 	var e *entry
 	switch {

@@ -13,7 +13,9 @@ const MaxKeyCacheTTL = time.Minute
 
 // ReadConfig reads the authorizer's own settings through getenv (os.Getenv
 // in a function): KEY_CACHE_TTL (seconds, or a Go duration such as 500ms; 0
-// disables; default 2 s) and ROUTE_SCOPES (the RouteScopes parameter's JSON).
+// disables; default 2 s), AUTHORIZER_CACHE_TTL (the gateway's result cache in
+// seconds; when positive, keys are not cached in memory) and ROUTE_SCOPES (the
+// RouteScopes parameter's JSON).
 // TokenPrefix is left for the caller, which reads it with the other common
 // settings. A malformed value is an error naming the variable.
 func ReadConfig(getenv func(string) string) (Config, error) {
@@ -24,6 +26,13 @@ func ReadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("KEY_CACHE_TTL %q must be a number of seconds (or a duration such as 500ms) from 0 to %d", v, int(MaxKeyCacheTTL/time.Second))
 		}
 		cfg.KeyCacheTTL = d
+	}
+	if v := strings.TrimSpace(getenv("AUTHORIZER_CACHE_TTL")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3600 {
+			return Config{}, fmt.Errorf("AUTHORIZER_CACHE_TTL %q must be a number of seconds from 0 to 3600", v)
+		}
+		cfg.GatewayCaches = n > 0
 	}
 	routes, err := ParseRouteScopes(getenv("ROUTE_SCOPES"))
 	if err != nil {
