@@ -203,16 +203,18 @@ func refusedWithin(t *testing.T, a *api, auth, what string) {
 	}
 }
 
-// acceptedWithin checks that auth is accepted on GET /v1/keys, and says so
-// if it was not at once.
+// acceptedWithin checks that auth is accepted on GET /v1/keys at the first
+// attempt, and says how long it took if it was refused at first. (It counts
+// attempts, not milliseconds: a slow first call on a loaded machine is fine.)
 func acceptedWithin(t *testing.T, a *api, auth, what string) {
 	t.Helper()
+	if a.do("GET", "/v1/keys", auth, nil).status == 200 {
+		return
+	}
 	took := eventually(t, revocationTarget, what+" accepted", func() bool {
 		return a.do("GET", "/v1/keys", auth, nil).status == 200
 	})
-	if took > 50*time.Millisecond {
-		t.Errorf("%s was refused for %v before it was accepted", what, took.Round(time.Millisecond))
-	}
+	t.Errorf("%s was refused at first and accepted only %v later", what, took.Round(time.Millisecond))
 }
 
 // eventually polls cond until it holds or within passes, and returns how
