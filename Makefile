@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: all build test unit lint bootstrap deps clean run deploy bench
+.PHONY: all build test unit lint bootstrap pepper-rotate deps clean run deploy bench
 
 all: build
 
@@ -69,6 +69,10 @@ bench: deps
 bootstrap:
 	@test -n "$(TENANT)" || { echo "usage: make bootstrap TENANT=acme"; exit 2; }
 	$(GO) run ./scripts/bootstrap -tenant "$(TENANT)"
+
+## pepper-rotate: add the next pepper version (old hashes keep verifying); same targets as bootstrap
+pepper-rotate:
+	$(GO) run ./scripts/bootstrap -add-pepper-version
 
 ## deploy: the real AWS path (needs the SAM CLI and credentials)
 deploy:

@@ -14,6 +14,11 @@
 // .local/stack.json (or -dir's).
 //
 // The first bootstrap of a table also creates the pepper (KMS GenerateDataKey).
+//
+// With -add-pepper-version (and no -tenant) it adds the next pepper version
+// instead (`make pepper-rotate`): secrets issued or rotated from then on are
+// hashed with it once the functions' containers restart, and every hash made
+// with an older version keeps verifying.
 package main
 
 import (
@@ -49,12 +54,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tokenFile := fs.String("token-file", "", "also write the token to this file (mode 0600)")
 	quiet := fs.Bool("quiet", false, "print only the token")
 	dir := fs.String("dir", "", "data directory of the local stack, used when no table is given (default <repo>/.local)")
+	addPepper := fs.Bool("add-pepper-version", false, "add the next pepper version instead of bootstrapping a tenant")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *tenant == "" {
+	if (*tenant == "") == !*addPepper {
 		fs.Usage()
-		return fmt.Errorf("-tenant is required")
+		return fmt.Errorf("give -tenant, or -add-pepper-version alone")
 	}
 	for name, v := range map[string]string{"KEYS_TABLE": *table, "KMS_KEY_ID": *kmsKey} {
 		if v != "" {
@@ -72,6 +78,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	env, err := awsenv.Load(ctx)
 	if err != nil {
+		return err
+	}
+	if *addPepper {
+		v, err := env.Hasher.AddVersion(ctx)
+		if err != nil {
+			return fmt.Errorf("add pepper version: %w", err)
+		}
+		_, err = fmt.Fprintf(stdout, "Pepper version %d added. New and rotated secrets use it once the functions restart; older hashes keep verifying.\n", v)
 		return err
 	}
 	if _, err := env.Hasher.EnsureCurrent(ctx); err != nil {

@@ -7,10 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
@@ -58,5 +62,52 @@ func TestBootstrapPrintsTheTokenOnceAndRefusesATenantTwice(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"-tenant", "Not_Valid", "-table", tables["KeysTable"], "-kms-key", keyARN}, &out, &errOut); err == nil {
 		t.Fatal("an invalid tenant was accepted")
+	}
+}
+
+func TestAddPepperVersionKeepsOldKeysWorking(t *testing.T) {
+	tables := ddblocaltest.Tables(t)
+	local := keywardtest.StartKMS(t)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": ddblocaltest.Shared(t).Endpoint, "AWS_ENDPOINT_URL_KMS": local.URL,
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"KEYS_TABLE": tables["KeysTable"], "KMS_KEY_ID": local.KeyARN,
+	} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"-add-pepper-version"}, &out, &errOut); err == nil {
+		t.Fatal("adding a pepper version before any bootstrap succeeded")
+	}
+	if err := run(ctx, []string{"-tenant", "acme", "-quiet"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out.String())
+	out.Reset()
+	if err := run(ctx, []string{"-add-pepper-version"}, &out, &errOut); err != nil {
+		t.Fatalf("add pepper version: %v", err)
+	}
+	if !strings.Contains(out.String(), "Pepper version 2 added") {
+		t.Fatalf("output %q", out.String())
+	}
+	if err := run(ctx, []string{"-tenant", "acme", "-add-pepper-version"}, &out, &errOut); err == nil {
+		t.Fatal("-tenant with -add-pepper-version was accepted")
+	}
+
+	// A fresh container (as after a deploy) hashes new secrets with v2 and
+	// still verifies the key hashed with v1.
+	store := dynamostore.New(ddblocal.Client(ddblocaltest.Shared(t).Endpoint), tables["KeysTable"])
+	hasher := kmspepper.New(local.Client, store, local.KeyARN)
+	id, secret, err := apikey.ParseToken("kw", token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, c, err := apikey.Verify(ctx, store, hasher, id, secret, time.Now()); err != nil || c != apikey.CodeValid {
+		t.Fatalf("v1 key after adding v2: %s, %v", c, err)
+	}
+	h, err := hasher.Hash(ctx, []byte(secret))
+	if err != nil || h.Version != 2 {
+		t.Fatalf("new hashes use version %d (%v), want 2", h.Version, err)
 	}
 }
