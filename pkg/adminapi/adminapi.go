@@ -7,7 +7,6 @@ package adminapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -86,21 +85,11 @@ func RevokeRoutes(svc Revoker) []apigw.Route {
 	}
 }
 
-// require refuses a caller without scope before anything else is read, so a
-// key that may not call a route learns nothing from its validation. The
-// service checks again.
-func require(c apikey.Caller, scope string) error {
-	if !apikey.HasScope(c.Scopes, scope) {
-		return apikey.Errorf(apikey.ECodeForbidden, "this key lacks the %s scope", scope)
-	}
-	return nil
-}
-
 func keyID(req events.APIGatewayProxyRequest) string { return req.PathParameters["keyId"] }
 
 func createKey(svc Creator) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := require(c, apikey.ScopeWrite); err != nil {
+		if err := apikey.RequireScope(c, apikey.ScopeWrite); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		var in apikey.CreateInput
@@ -115,19 +104,13 @@ func createKey(svc Creator) apigw.Handler {
 	}
 }
 
-// listParams are the query parameters GET /v1/keys accepts; others are
-// refused so a misspelt filter is not silently ignored.
-var listParams = map[string]bool{"limit": true, "cursor": true, "status": true, "type": true, "q": true}
-
 func listKeys(svc Reader) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := require(c, apikey.ScopeRead); err != nil {
+		if err := apikey.RequireScope(c, apikey.ScopeRead); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
-		for _, name := range apigw.QueryNames(req) {
-			if !listParams[name] {
-				return events.APIGatewayProxyResponse{}, apikey.Invalid(name, "is not a known query parameter (limit, cursor, status, type, q)")
-			}
+		if err := apigw.KnownQuery(req, "limit", "cursor", "status", "type", "q"); err != nil {
+			return events.APIGatewayProxyResponse{}, err
 		}
 		in := apikey.ListInput{
 			Cursor: apigw.Query(req, "cursor"),
@@ -135,12 +118,9 @@ func listKeys(svc Reader) apigw.Handler {
 			Type:   apigw.Query(req, "type"),
 			Q:      apigw.Query(req, "q"),
 		}
-		if s := apigw.Query(req, "limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > apikey.MaxListLimit {
-				return events.APIGatewayProxyResponse{}, apikey.Invalid("limit", "must be an integer between 1 and %d", apikey.MaxListLimit)
-			}
-			in.Limit = n
+		var err error
+		if in.Limit, err = apigw.QueryLimit(req, apikey.MaxListLimit); err != nil {
+			return events.APIGatewayProxyResponse{}, err
 		}
 		page, err := svc.List(ctx, c, in)
 		if err != nil {
@@ -152,7 +132,7 @@ func listKeys(svc Reader) apigw.Handler {
 
 func getKey(svc Reader) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := require(c, apikey.ScopeRead); err != nil {
+		if err := apikey.RequireScope(c, apikey.ScopeRead); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		k, err := svc.Get(ctx, c, keyID(req))
@@ -165,7 +145,7 @@ func getKey(svc Reader) apigw.Handler {
 
 func updateKey(svc Editor) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := require(c, apikey.ScopeWrite); err != nil {
+		if err := apikey.RequireScope(c, apikey.ScopeWrite); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		ifMatch, err := apigw.ParseIfMatch(req)
@@ -186,7 +166,7 @@ func updateKey(svc Editor) apigw.Handler {
 
 func rotateKey(svc Editor) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := require(c, apikey.ScopeWrite); err != nil {
+		if err := apikey.RequireScope(c, apikey.ScopeWrite); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		ifMatch, err := apigw.ParseIfMatch(req)
@@ -207,7 +187,7 @@ func rotateKey(svc Editor) apigw.Handler {
 
 func revokeKey(svc Revoker) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := require(c, apikey.ScopeRevoke); err != nil {
+		if err := apikey.RequireScope(c, apikey.ScopeRevoke); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		k, err := svc.Revoke(ctx, c, keyID(req))
@@ -231,7 +211,7 @@ type BatchRevokeOutput struct {
 
 func batchRevoke(svc Revoker) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := require(c, apikey.ScopeRevoke); err != nil {
+		if err := apikey.RequireScope(c, apikey.ScopeRevoke); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		var in BatchRevokeInput

@@ -329,3 +329,28 @@ func plural(t reflect.Type) string {
 		return "values"
 	}
 }
+
+// KnownQuery refuses (400 naming it) a query parameter not in allowed, so a
+// misspelt filter is not silently ignored.
+func KnownQuery(req events.APIGatewayProxyRequest, allowed ...string) error {
+	for _, name := range QueryNames(req) {
+		if !slices.Contains(allowed, name) {
+			return apikey.Invalid(name, "is not a known query parameter (%s)", strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+// QueryLimit reads the limit query parameter: 0 when absent, else an integer
+// from 1 to max (400 naming limit otherwise).
+func QueryLimit(req events.APIGatewayProxyRequest, max int) (int, error) {
+	s := Query(req, "limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, apikey.Invalid("limit", "must be an integer between 1 and %d", max)
+	}
+	return n, nil
+}

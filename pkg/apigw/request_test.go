@@ -377,3 +377,26 @@ func TestJSONVersioned(t *testing.T) {
 		t.Fatalf("%+v", resp)
 	}
 }
+
+func TestKnownQueryAndQueryLimit(t *testing.T) {
+	req := func(q map[string]string) events.APIGatewayProxyRequest {
+		return events.APIGatewayProxyRequest{QueryStringParameters: q}
+	}
+	if err := KnownQuery(req(map[string]string{"limit": "5", "q": "x"}), "limit", "q"); err != nil {
+		t.Errorf("known parameters refused: %v", err)
+	}
+	err := KnownQuery(req(map[string]string{"stauts": "active"}), "limit", "status")
+	if e, ok := apikey.AsError(err); !ok || e.Field != "stauts" {
+		t.Errorf("unknown parameter: err = %v, want invalid naming stauts", err)
+	}
+	for v, want := range map[string]int{"": 0, "1": 1, "100": 100} {
+		if n, err := QueryLimit(req(map[string]string{"limit": v}), 100); err != nil || n != want {
+			t.Errorf("limit %q = %d, %v; want %d", v, n, err, want)
+		}
+	}
+	for _, v := range []string{"0", "101", "-1", "ten", "5.5"} {
+		if _, err := QueryLimit(req(map[string]string{"limit": v}), 100); apikey.ErrorCode(err) != apikey.ECodeInvalid {
+			t.Errorf("limit %q: err = %v, want invalid_request", v, err)
+		}
+	}
+}

@@ -105,7 +105,10 @@ type Issued struct {
 // DefaultKeyType is the type of a key created without one.
 const DefaultKeyType = "client"
 
-func require(c Caller, scope string) error {
+// RequireScope returns forbidden unless the caller holds scope. Handlers call
+// it before reading a request, so a key that may not call a route learns
+// nothing from its validation; the service checks again.
+func RequireScope(c Caller, scope string) error {
 	if !HasScope(c.Scopes, scope) {
 		return Errorf(ECodeForbidden, "this key lacks the %s scope", scope)
 	}
@@ -115,7 +118,7 @@ func require(c Caller, scope string) error {
 // Create validates in and creates a key for the caller's tenant.
 // Errors: invalid_request, forbidden, name_taken.
 func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued, error) {
-	if err := require(c, ScopeWrite); err != nil {
+	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
 	}
 	now := s.clock()
@@ -236,7 +239,7 @@ func (s *Service) Bootstrap(ctx context.Context, tenantID, actor string) (*Issue
 
 // Get returns one of the caller's tenant's keys. Errors: forbidden, not_found.
 func (s *Service) Get(ctx context.Context, c Caller, id string) (*Key, error) {
-	if err := require(c, ScopeRead); err != nil {
+	if err := RequireScope(c, ScopeRead); err != nil {
 		return nil, err
 	}
 	k, err := s.load(ctx, c, id)
@@ -308,7 +311,7 @@ type cursorBody struct {
 // List returns the caller's tenant's keys, newest first (or matching a
 // case-insensitive name prefix). Errors: invalid_request, forbidden.
 func (s *Service) List(ctx context.Context, c Caller, in ListInput) (*Page, error) {
-	if err := require(c, ScopeRead); err != nil {
+	if err := RequireScope(c, ScopeRead); err != nil {
 		return nil, err
 	}
 	q := ListQuery{TenantID: c.TenantID, Limit: in.Limit, Type: in.Type, Now: s.clock()}
@@ -426,7 +429,7 @@ type PatchInput struct {
 // Errors: invalid_request, forbidden, not_found, name_taken,
 // default_key_immutable, precondition_failed, conflict.
 func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput, ifMatch *int64) (*Key, error) {
-	if err := require(c, ScopeWrite); err != nil {
+	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
 	}
 	if in.Type != nil {
@@ -517,7 +520,7 @@ type RotateInput struct {
 // grace period. The default key may be rotated. Errors: invalid_request,
 // forbidden, not_found, precondition_failed, conflict.
 func (s *Service) Rotate(ctx context.Context, c Caller, id string, in RotateInput, ifMatch *int64) (*Issued, error) {
-	if err := require(c, ScopeWrite); err != nil {
+	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
 	}
 	grace := 0
@@ -558,7 +561,7 @@ func (s *Service) Rotate(ctx context.Context, c Caller, id string, in RotateInpu
 // Revoke revokes a key; revoking a revoked key returns it unchanged.
 // Errors: forbidden, not_found, default_key_immutable.
 func (s *Service) Revoke(ctx context.Context, c Caller, id string) (*Key, error) {
-	if err := require(c, ScopeRevoke); err != nil {
+	if err := RequireScope(c, ScopeRevoke); err != nil {
 		return nil, err
 	}
 	return s.revoke(ctx, c, id)
@@ -600,7 +603,7 @@ type ErrorBody struct {
 // Errors (for the whole call): invalid_request, forbidden, and internal
 // errors for any key (the caller retries; revoking is idempotent).
 func (s *Service) BatchRevoke(ctx context.Context, c Caller, ids []string) ([]BatchResult, error) {
-	if err := require(c, ScopeRevoke); err != nil {
+	if err := RequireScope(c, ScopeRevoke); err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 || len(ids) > MaxBatchRevoke {

@@ -68,8 +68,8 @@ func NewService(store Store, hasher apikey.Hasher) *Service {
 // Errors: forbidden (no audit:read), invalid_request (naming the parameter),
 // unavailable.
 func (s *Service) List(ctx context.Context, c apikey.Caller, in ListInput) (*Page, error) {
-	if !apikey.HasScope(c.Scopes, apikey.ScopeAuditRead) {
-		return nil, apikey.Errorf(apikey.ECodeForbidden, "this key lacks the %s scope", apikey.ScopeAuditRead)
+	if err := apikey.RequireScope(c, apikey.ScopeAuditRead); err != nil {
+		return nil, err
 	}
 	q, err := parseQuery(c.TenantID, in)
 	if err != nil {

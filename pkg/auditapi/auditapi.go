@@ -6,7 +6,6 @@ package auditapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -30,21 +29,15 @@ func Routes(svc Lister) []apigw.Route {
 	return []apigw.Route{{Method: http.MethodGet, Resource: ResourceAudit, Handler: list(svc)}}
 }
 
-// params are the query parameters GET /v1/audit accepts; others are refused
-// so a misspelt filter is not silently ignored.
-var params = map[string]bool{"keyId": true, "action": true, "actor": true, "from": true, "to": true, "limit": true, "cursor": true}
-
 func list(svc Lister) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
 		// The scope first, so a key that may not read the trail learns nothing
 		// from validation. The service checks again.
-		if !apikey.HasScope(c.Scopes, apikey.ScopeAuditRead) {
-			return events.APIGatewayProxyResponse{}, apikey.Errorf(apikey.ECodeForbidden, "this key lacks the %s scope", apikey.ScopeAuditRead)
+		if err := apikey.RequireScope(c, apikey.ScopeAuditRead); err != nil {
+			return events.APIGatewayProxyResponse{}, err
 		}
-		for _, name := range apigw.QueryNames(req) {
-			if !params[name] {
-				return events.APIGatewayProxyResponse{}, apikey.Invalid(name, "is not a known query parameter (keyId, action, actor, from, to, limit, cursor)")
-			}
+		if err := apigw.KnownQuery(req, "keyId", "action", "actor", "from", "to", "limit", "cursor"); err != nil {
+			return events.APIGatewayProxyResponse{}, err
 		}
 		in := audit.ListInput{
 			KeyID:  apigw.Query(req, "keyId"),
@@ -54,12 +47,9 @@ func list(svc Lister) apigw.Handler {
 			To:     apigw.Query(req, "to"),
 			Cursor: apigw.Query(req, "cursor"),
 		}
-		if s := apigw.Query(req, "limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > audit.MaxLimit {
-				return events.APIGatewayProxyResponse{}, apikey.Invalid("limit", "must be an integer between 1 and %d", audit.MaxLimit)
-			}
-			in.Limit = n
+		var err error
+		if in.Limit, err = apigw.QueryLimit(req, audit.MaxLimit); err != nil {
+			return events.APIGatewayProxyResponse{}, err
 		}
 		page, err := svc.List(ctx, c, in)
 		if err != nil {
