@@ -3,6 +3,9 @@ package dynamostore
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/keyward/keyward/pkg/apikey"
 )
 
@@ -170,4 +173,15 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// DecodeKeyItem decodes a key item as stored (a GetItem result or a stream
+// image), so the one layout of this file is the only one in the code base.
+// Its errors name attribute types, never values.
+func DecodeKeyItem(item map[string]types.AttributeValue) (*apikey.StoredKey, error) {
+	var it keyItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, err
+	}
+	return fromItem(&it), nil
 }
