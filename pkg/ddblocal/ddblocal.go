@@ -2,15 +2,18 @@
 // scripts/package.json) for tests and local development, and builds its
 // tables from template.yaml so they match what CloudFormation deploys.
 //
-// DynamoDB Local has no flag to choose the address it listens on: it binds
-// the port on every interface. Start therefore picks a port that is free on
-// 127.0.0.1, Endpoint always names 127.0.0.1, and the server runs in memory
-// for the life of the caller only.
+// DynamoDB Local has no flag to choose the address it listens on: its own
+// main binds the port on every interface, where anyone who can reach the
+// machine could rewrite items with dummy credentials. Start therefore never
+// runs that main. It runs LoopbackServer.java (embedded here, executed by
+// Java's source-file mode, so a fresh clone needs nothing compiled), which
+// builds the same server and binds it to 127.0.0.1 before it starts.
 package ddblocal
 
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +46,21 @@ const (
 // defaultReadyTimeout bounds how long Start waits for the first answer.
 const defaultReadyTimeout = 30 * time.Second
 
+// launcherSource starts DynamoDB Local bound to 127.0.0.1 (see the file).
+//
+//go:embed LoopbackServer.java
+var launcherSource []byte
+
+// launcherName is the file name Java's source-file mode is given; the class
+// it declares first is run.
+const launcherName = "LoopbackServer.java"
+
+// corsOrigin is the only Origin DynamoDB Local answers CORS requests for
+// (-cors; some versions default to "*"). The .invalid top-level domain never
+// resolves, so no web page has this origin and no browser script may read
+// DynamoDB Local's answers.
+const corsOrigin = "https://no-browser-origin.invalid"
+
 // jvmArgs favour start-up time over peak throughput: tests are short, and
 // C1 only with the serial collector starts about a third faster on 2 cores.
 var jvmArgs = []string{"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"}
@@ -61,7 +79,9 @@ type Options struct {
 	// discards them (the last lines still appear in start-up errors).
 	Stdout io.Writer
 	// Java is the java executable. Empty means $JAVA_HOME/bin/java if it
-	// exists, else java from PATH. DynamoDB Local 3.x needs Java 17+.
+	// exists, else java from PATH. DynamoDB Local 3.x needs Java 17+, and
+	// running LoopbackServer.java needs its jdk.compiler module (every JDK
+	// has it, and so does Debian's openjdk-17-jre-headless).
 	Java string
 	// ReadyTimeout bounds the wait for DynamoDB Local to answer ListTables;
 	// 0 means 30 s. ctx can end the wait earlier.
@@ -110,7 +130,7 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 		if dbPath, err = filepath.Abs(opts.DBPath); err != nil {
 			return nil, fmt.Errorf("ddblocal: %w", err)
 		}
-		if err := os.MkdirAll(dbPath, 0o755); err != nil {
+		if err := os.MkdirAll(dbPath, 0o700); err != nil {
 			return nil, fmt.Errorf("ddblocal: %w", err)
 		}
 	}
@@ -147,12 +167,22 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 var errPortInUse = errors.New("port in use")
 
 func launch(ctx context.Context, java, dir, dbPath string, port int, stdout io.Writer) (*Instance, error) {
+	// Java reads the source once, before main runs; the directory goes as
+	// soon as the server answers (or fails to).
+	src, err := writeLauncher()
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(filepath.Dir(src))
+
 	args := append([]string{}, jvmArgs...)
 	args = append(args,
 		"-Djava.library.path="+filepath.Join(dir, libDirName),
-		"-jar", filepath.Join(dir, JarName),
+		"-cp", filepath.Join(dir, JarName), // its manifest adds DynamoDBLocal_lib
+		src,
 		"-port", strconv.Itoa(port),
 		"-disableTelemetry", // no network but 127.0.0.1
+		"-cors", corsOrigin,
 		"-sharedDb",
 	)
 	if dbPath == "" {
@@ -261,6 +291,21 @@ func StreamsClient(endpoint string, optFns ...func(*dynamodbstreams.Options)) *d
 	}, optFns...)
 }
 
+// writeLauncher writes LoopbackServer.java into a new private temporary
+// directory and returns its path.
+func writeLauncher() (string, error) {
+	tmp, err := os.MkdirTemp("", "ddblocal-launcher-")
+	if err != nil {
+		return "", fmt.Errorf("ddblocal: %w", err)
+	}
+	path := filepath.Join(tmp, launcherName)
+	if err := os.WriteFile(path, launcherSource, 0o600); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("ddblocal: %w", err)
+	}
+	return path, nil
+}
+
 // findJava resolves the java executable as Options.Java documents.
 func findJava(java string) (string, error) {
 	if java == "" {
@@ -273,8 +318,8 @@ func findJava(java string) (string, error) {
 	}
 	p, err := exec.LookPath(java)
 	if err != nil {
-		return "", fmt.Errorf("ddblocal: DynamoDB Local needs a Java 17+ runtime and %q was not found "+
-			"(install one, e.g. apt-get install openjdk-17-jre-headless, or set JAVA_HOME): %w", java, err)
+		return "", fmt.Errorf("ddblocal: DynamoDB Local needs a Java 17+ runtime with the jdk.compiler module "+
+			"(any JDK, or Debian's openjdk-17-jre-headless) and %q was not found (install one, or set JAVA_HOME): %w", java, err)
 	}
 	return p, nil
 }

@@ -3,6 +3,7 @@ package ddblocal_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/keyward/keyward/pkg/ddblocal"
+	"github.com/keyward/keyward/pkg/ddblocal/listencheck"
 	"github.com/keyward/keyward/pkg/samtemplate"
 )
 
@@ -138,6 +140,32 @@ func TestDynamoDBLocal(t *testing.T) {
 		pk, _ := rec.Dynamodb.NewImage["pk"].(*streamtypes.AttributeValueMemberS)
 		if pk == nil || pk.Value != "KEY#1" || rec.Dynamodb.OldImage != nil {
 			t.Errorf("record images new=%v old=%v, want new pk KEY#1 and no old image", rec.Dynamodb.NewImage, rec.Dynamodb.OldImage)
+		}
+	})
+
+	// DynamoDB Local's own main listens on every interface; Start's must
+	// not: from any other address of the machine the port is closed.
+	t.Run("ListensOnLoopbackOnly", func(t *testing.T) {
+		listencheck.LoopbackOnly(t, []int{inst.PID()}, inst.Port)
+	})
+	t.Run("NoWebPageMayReadItsAnswers", func(t *testing.T) {
+		for _, method := range []string{"POST", "OPTIONS"} {
+			req, err := http.NewRequestWithContext(ctx, method, inst.Endpoint, strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Origin", "https://example.com")
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization,x-amz-target")
+			req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if v := resp.Header.Values("Access-Control-Allow-Origin"); len(v) > 0 {
+				t.Errorf("%s from a web page: Access-Control-Allow-Origin %q, want none", method, v)
+			}
 		}
 	})
 

@@ -51,7 +51,8 @@ func Install(repoRoot string) (jarDir string, err error) {
 		return "", fmt.Errorf("ddblocal: install: %w", err)
 	}
 	lockDir := filepath.Join(root, ".local")
-	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+	// .local also holds the local stack's admin token and KMS key file.
+	if err := os.MkdirAll(lockDir, 0o700); err != nil {
 		return "", fmt.Errorf("ddblocal: install: %w", err)
 	}
 	unlock, err := lockFile(filepath.Join(lockDir, "ddblocal-install.lock"))

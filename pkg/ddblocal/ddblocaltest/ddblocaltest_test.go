@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/ddblocal"
 	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/ddblocal/listencheck"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
@@ -35,6 +36,13 @@ func TestSharedIsOneInstance(t *testing.T) {
 	if !strings.HasPrefix(a.Endpoint, "http://127.0.0.1:") {
 		t.Errorf("Endpoint = %s, want a 127.0.0.1 address", a.Endpoint)
 	}
+}
+
+// The harness's DynamoDB Local is reachable from this machine's loopback
+// only, not from its other addresses.
+func TestSharedListensOnLoopbackOnly(t *testing.T) {
+	inst := ddblocaltest.Shared(t)
+	listencheck.LoopbackOnly(t, []int{inst.PID()}, inst.Port)
 }
 
 func TestTablesAreIsolatedAndDeleted(t *testing.T) {
