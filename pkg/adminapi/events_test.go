@@ -62,7 +62,7 @@ func TestEventFixtures(t *testing.T) {
 		"create-key-unknown-field.json": {status: 400, code: "invalid_request", field: "tenantId"},
 		"create-key-forbidden.json":     {status: 403, code: "forbidden"},
 		"list-keys.json": {status: 200, check: func(t *testing.T, r response) {
-			if items, _ := r.body["items"].([]any); len(items) != 2 || r.body["nextCursor"] != nil {
+			if items, _ := r.body["items"].([]any); len(items) != 3 || r.body["nextCursor"] != nil { // two seeded keys and the calling key
 				t.Errorf("list: %s", r.Body)
 			}
 		}},

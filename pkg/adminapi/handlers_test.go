@@ -93,7 +93,7 @@ func TestRoutes(t *testing.T) {
 			{"FormBodyIsUnsupported", acme, "name=x", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type", ""},
 			{"OversizeBodyIsTooLarge", acme, `{"name":"` + strings.Repeat("x", 70000) + `"}`, nil, 413, "payload_too_large", ""},
 			{"ReadOnlyKeyIsForbiddenBeforeValidation", scoped("acme", "keys:read"), map[string]any{"name": ""}, nil, 403, "forbidden", ""},
-			{"CannotGrantScopeNotHeld", scoped("acme", "keys:write", "recordings:read"), map[string]any{"name": "y", "scopes": []string{"recordings:write"}}, nil, 403, "forbidden", ""},
+			{"CannotGrantScopeNotHeld", scoped("acme", "keys:write", "recordings:read"), map[string]any{"name": "y", "scopes": []string{"recordings:write"}}, nil, 403, "forbidden", "scopes"},
 			{"UnauthenticatedIsRefused", apikey.Caller{}, map[string]any{"name": "z", "scopes": []string{"a"}}, nil, 401, "unauthorized", ""},
 		}
 		for _, tc := range cases {
@@ -125,7 +125,7 @@ func TestRoutes(t *testing.T) {
 			code, field string
 			items       int
 		}{
-			{"ListsOwnTenantOnly", scoped("globex", "keys:read"), nil, 200, "", "", 2},
+			{"ListsOwnTenantOnly", scoped("globex", "keys:read"), nil, 200, "", "", 3}, // its two keys and the calling key
 			{"SearchesNamePrefixCaseInsensitively", acme, map[string]string{"q": "wfm"}, 200, "", "", 1},
 			{"FiltersByStatus", acme, map[string]string{"status": "revoked"}, 200, "", "", 0},
 			{"ZeroLimitIsInvalid", acme, map[string]string{"limit": "0"}, 400, "invalid_request", "limit", 0},
@@ -253,7 +253,8 @@ func TestRoutes(t *testing.T) {
 			{"StaleIfMatchIsPreconditionFailed", acme, k.ID, nil, `"1"`, 412, "precondition_failed", ""},
 			{"GraceOutOfRangeIsInvalid", acme, k.ID, map[string]any{"gracePeriodSeconds": 604801}, "", 400, "invalid_request", "gracePeriodSeconds"},
 			{"GraceOfWrongTypeIsInvalid", acme, k.ID, map[string]any{"gracePeriodSeconds": "60"}, "", 400, "invalid_request", "gracePeriodSeconds"},
-			{"DefaultKeyMayRotate", acme, def.ID, nil, "", 200, "", ""},
+			{"DefaultKeyMayRotateItself", apikey.Caller{TenantID: "acme", KeyID: def.ID, Scopes: def.Scopes}, def.ID, nil, "", 200, "", ""},
+			{"OnlyTheDefaultKeyRotatesItself", acme, def.ID, nil, "", 403, "forbidden", "keyId"},
 			{"OtherTenantsKeyIsNotFound", acme, theirs.ID, nil, "", 404, "not_found", ""},
 			{"KeyWithoutWriteScopeIsForbidden", scoped("acme", "keys:read"), k.ID, nil, "", 403, "forbidden", ""},
 		}

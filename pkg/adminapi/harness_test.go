@@ -29,7 +29,9 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	svc := keywardtest.Keys(t).Service
+	keys := keywardtest.Keys(t)
+	svc := keys.Service
+	keys.StoreAdmins(t)
 	logs := &keywardtest.LogBuffer{}
 	log := logs.Logger()
 	s := &stack{svc: svc, logs: logs, routers: map[string]*apigw.Router{
@@ -56,10 +58,9 @@ func functionFor(method, resource string) string {
 	}
 }
 
-// admin is a caller of tenant with keys:admin; its key need not exist.
-func admin(tenant string) apikey.Caller {
-	return apikey.Caller{TenantID: tenant, KeyID: "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", Scopes: []string{apikey.ScopeAdmin}, RequestID: "seed", SourceIP: "198.51.100.7"}
-}
+// admin is a caller of tenant with keys:admin (a non-default key newStack
+// stores; acme's is the one the events/ fixtures name).
+func admin(tenant string) apikey.Caller { return keywardtest.Admin(tenant) }
 
 // seed creates a key through the service and remembers its secret.
 func (s *stack) seed(t *testing.T, c apikey.Caller, name string) *apikey.Issued {

@@ -2,10 +2,11 @@ package apikey
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
-// Admin API scopes (DESIGN §3).
+// Admin API scopes.
 const (
 	ScopeAdmin     = "keys:admin"
 	ScopeWrite     = "keys:write"
@@ -27,10 +28,15 @@ func ValidScope(s string) bool { return len(s) <= 128 && scopeRE.MatchString(s) 
 
 // implies reports whether a held scope covers want. Segments are separated by
 // ':'; a held segment "*" matches any one segment, and a trailing "*" matches
-// any remaining segments ("recordings:*" covers "recordings:read").
+// any remaining segments ("recordings:*" covers "recordings:read"). A wildcard
+// never covers keys:admin: only the literal scope is admin, so "keys:*" is
+// keys:read, write, revoke and verify, not a way around the admin rule.
 func implies(held, want string) bool {
 	if held == want {
 		return true
+	}
+	if want == ScopeAdmin {
+		return false
 	}
 	h, w := strings.Split(held, ":"), strings.Split(want, ":")
 	for i, seg := range h {
@@ -64,13 +70,26 @@ func HasScope(scopes []string, want string) bool {
 	return false
 }
 
-// CanGrant reports whether a caller holding scopes may give want to a new key:
-// only scopes it holds, except that keys:admin may grant any scope.
+// holderOnly are scope namespaces that only a key holding the scope may grant,
+// even with keys:admin: they reach beyond the tenant (platform operations,
+// asserting who a person is).
+var holderOnly = []string{"tenants:", "actors:"}
+
+// CanGrant reports whether a caller holding scopes may give want to a key.
+// Nobody grants keys:admin (tenant default keys are minted by keyward);
+// keys:admin may grant any other scope except the holder-only namespaces;
+// every other key grants only scopes it holds.
 func CanGrant(scopes []string, want string) bool {
-	for _, s := range scopes {
-		if s == ScopeAdmin {
-			return true
+	if want == ScopeAdmin {
+		return false
+	}
+	if HasScope(scopes, want) {
+		return true
+	}
+	for _, ns := range holderOnly {
+		if strings.HasPrefix(want, ns) {
+			return false
 		}
 	}
-	return HasScope(scopes, want)
+	return slices.Contains(scopes, ScopeAdmin)
 }

@@ -126,7 +126,48 @@ func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued
 	if err != nil {
 		return nil, err
 	}
+	p, err := s.principal(ctx, c, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWithin(p, &k.Key, "create"); err != nil {
+		return nil, err
+	}
 	return s.issue(ctx, k, c.change(), now)
+}
+
+// principal reads the calling key as stored, for the restrictions (expiry,
+// allow-list) that bound what it may hand out. A caller whose key is gone,
+// revoked or expired since the authorizer let it in is unauthorized.
+func (s *Service) principal(ctx context.Context, c Caller, now time.Time) (Principal, error) {
+	k, err := s.store.GetKey(ctx, c.KeyID)
+	if ErrorCode(err) == ECodeNotFound {
+		return Principal{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("read calling key: %w", err)
+	}
+	if k.TenantID != c.TenantID || k.StatusAt(now) != StatusActive {
+		return Principal{}, ErrUnauthorized
+	}
+	return principalOf(k), nil
+}
+
+// actOn refuses acting on target unless the caller could grant every scope
+// it holds. The default key is never edited or revoked through the API
+// (default_key_immutable, whoever asks); it holds keys:admin, which nobody
+// grants, so it is rotated only by itself (or with AWS credentials).
+func actOn(c Caller, target *StoredKey, verb string) error {
+	if target.IsDefault {
+		if verb != "rotate" {
+			return ErrDefaultImmutable
+		}
+		if target.ID == c.KeyID {
+			return nil
+		}
+		return forbidden("keyId", "the tenant's default key is rotated only by itself (or with AWS credentials, break-glass)")
+	}
+	return checkScopesBelow(c.Scopes, target.Scopes, verb)
 }
 
 func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*StoredKey, error) {
@@ -151,10 +192,8 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 	if err != nil {
 		return nil, err
 	}
-	for _, sc := range scopes {
-		if !CanGrant(c.Scopes, sc) {
-			return nil, Errorf(ECodeForbidden, "scopes: this key cannot grant %q (a key can grant only scopes it holds)", sc)
-		}
+	if err := checkScopesBelow(c.Scopes, scopes, "create"); err != nil {
+		return nil, err
 	}
 	allow := AllowList{IPs: []string{}, Origins: []string{}}
 	if in.AllowList != nil {
@@ -463,8 +502,18 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 		}
 	}
 	return s.mutate(ctx, c, id, ifMatch, func(prev *StoredKey, next *StoredKey, now time.Time) error {
-		if prev.IsDefault {
-			return ErrDefaultImmutable
+		if err := actOn(c, prev, "edit"); err != nil {
+			return err
+		}
+		if in.AllowList != nil {
+			// A new allow-list may not be wider than the caller's own.
+			p, err := s.principal(ctx, c, now)
+			if err != nil {
+				return err
+			}
+			if err := checkAllowListWithin(p, allow); err != nil {
+				return err
+			}
 		}
 		if err := requireActive(prev, now); err != nil {
 			return err
@@ -517,8 +566,8 @@ type RotateInput struct {
 }
 
 // Rotate issues a new secret for a key; the previous one keeps working for the
-// grace period. The default key may be rotated. Errors: invalid_request,
-// forbidden, not_found, precondition_failed, conflict.
+// grace period. The default key may be rotated, by itself only. Errors:
+// invalid_request, forbidden, not_found, precondition_failed, conflict.
 func (s *Service) Rotate(ctx context.Context, c Caller, id string, in RotateInput, ifMatch *int64) (*Issued, error) {
 	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
@@ -532,6 +581,21 @@ func (s *Service) Rotate(ctx context.Context, c Caller, id string, in RotateInpu
 	}
 	var secret, token string
 	k, err := s.mutate(ctx, c, id, ifMatch, func(prev, next *StoredKey, now time.Time) error {
+		if err := actOn(c, prev, "rotate"); err != nil {
+			return err
+		}
+		if prev.ID != c.KeyID {
+			// Rotating hands out a credential for prev: prev must be a key
+			// the caller could have created (expiry and allow-list within).
+			p, err := s.principal(ctx, c, now)
+			if err != nil {
+				return err
+			}
+			pub := prev.Public(now)
+			if err := checkWithin(p, &pub, "rotate"); err != nil {
+				return err
+			}
+		}
 		if err := requireActive(prev, now); err != nil {
 			return err
 		}
@@ -569,8 +633,8 @@ func (s *Service) Revoke(ctx context.Context, c Caller, id string) (*Key, error)
 
 func (s *Service) revoke(ctx context.Context, c Caller, id string) (*Key, error) {
 	k, err := s.mutate(ctx, c, id, nil, func(prev, next *StoredKey, now time.Time) error {
-		if prev.IsDefault {
-			return ErrDefaultImmutable
+		if err := actOn(c, prev, "revoke"); err != nil {
+			return err
 		}
 		if prev.Status == StatusRevoked {
 			return errUnchanged

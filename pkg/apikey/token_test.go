@@ -120,6 +120,9 @@ func TestScopes(t *testing.T) {
 		{[]string{"recordings:*:raw"}, "recordings:calls:meta", false},
 		{[]string{"recordings"}, "recordings:read", false},
 		{[]string{"recordings:read"}, "recordings", false},
+		{[]string{"keys:*"}, "keys:admin", false},
+		{[]string{"keys:*:*"}, "keys:admin", false},
+		{[]string{"keys:*"}, "keys:revoke", true},
 	}
 	for _, tt := range tests {
 		if got := HasScope(tt.held, tt.want); got != tt.has {
@@ -136,7 +139,14 @@ func TestScopes(t *testing.T) {
 		{[]string{"keys:write", "recordings:read"}, "recordings:read", true},
 		{[]string{"keys:write"}, "keys:write", true},
 		{[]string{"keys:admin"}, "recordings:read", true},
-		{[]string{"keys:admin"}, "keys:admin", true},
+		{[]string{"keys:admin"}, "keys:admin", false},
+		{[]string{"keys:*"}, "keys:admin", false},
+		{[]string{"keys:*"}, "keys:write", true},
+		{[]string{"keys:admin"}, "keys:*", true},
+		{[]string{"keys:admin"}, "tenants:act", false},
+		{[]string{"keys:admin"}, "actors:assert", false},
+		{[]string{"tenants:*"}, "tenants:act", true},
+		{[]string{"actors:assert"}, "actors:assert", true},
 	}
 	for _, g := range grants {
 		if got := CanGrant(g.held, g.want); got != g.ok {

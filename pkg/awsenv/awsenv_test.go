@@ -99,8 +99,11 @@ func TestLoadHonoursSDKEndpointVariables(t *testing.T) {
 	if _, err := env.Hasher.EnsureCurrent(context.Background()); err != nil { // what bootstrap does first
 		t.Fatalf("create the pepper through the loaded Env: %v", err)
 	}
-	c := apikey.Caller{TenantID: "acme", KeyID: "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", Scopes: []string{apikey.ScopeAdmin}}
-	iss, err := env.Service.Create(context.Background(), c, apikey.CreateInput{Name: "wired", Scopes: []string{"a:b"}})
+	c, err := env.Service.Bootstrap(context.Background(), "acme", "system:test")
+	if err != nil {
+		t.Fatalf("bootstrap through the loaded Env: %v", err)
+	}
+	iss, err := env.Service.Create(context.Background(), apikey.Caller{TenantID: "acme", KeyID: c.ID, Scopes: c.Scopes}, apikey.CreateInput{Name: "wired", Scopes: []string{"a:b"}})
 	if err != nil {
 		t.Fatalf("create through the loaded Env: %v", err)
 	}

@@ -92,7 +92,9 @@ type stack struct {
 
 func newStack(t *testing.T, fallback gwflush.Stage) *stack {
 	t.Helper()
-	svc := keywardtest.Keys(t).Service
+	keys := keywardtest.Keys(t)
+	svc := keys.Service
+	keys.CallerKey(t, caller.TenantID, caller.KeyID, caller.Scopes...)
 	logs := &keywardtest.LogBuffer{}
 	log := logs.Logger()
 	gw := newGateway(t)

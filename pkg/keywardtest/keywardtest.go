@@ -22,6 +22,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -98,6 +99,53 @@ func (s *Stack) Bootstrap(tb testing.TB, tenant, actor string) (apikey.Caller, *
 		tb.Fatalf("bootstrap %s: %v", tenant, err)
 	}
 	return apikey.Caller{TenantID: tenant, KeyID: iss.ID, Scopes: iss.Scopes, RequestID: "req-" + tenant, SourceIP: "198.51.100.7"}, iss
+}
+
+// CallerKey stores a key of tenant under the fixed ID keyID holding scopes,
+// and returns a caller for it. Tests whose requests name a fixed calling key
+// (the events/ fixtures) use it: the service reads the calling key's own
+// expiry and allow-list before it creates or rotates a key, so the caller
+// must exist. Its secret is never known: the key cannot be presented.
+func (s *Stack) CallerKey(tb testing.TB, tenant, keyID string, scopes ...string) apikey.Caller {
+	tb.Helper()
+	ctx := context.Background()
+	h, err := s.Hasher.Hash(ctx, []byte(keyID+"-unknown-secret"))
+	if err != nil {
+		tb.Fatalf("keywardtest: hash: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if s.Clock != nil {
+		now = s.Clock.Now()
+	}
+	k := &apikey.StoredKey{Key: apikey.Key{
+		ID: keyID, TenantID: tenant, Name: "caller " + keyID, Type: "admin", Scopes: scopes,
+		AllowList: apikey.AllowList{IPs: []string{}, Origins: []string{}}, Metadata: map[string]string{},
+		Status: apikey.StatusActive, Hint: "kw_" + keyID[4:10] + "…", CreatedAt: now, UpdatedAt: now,
+		CreatedBy: "system:test", UpdatedBy: "system:test", Version: 1,
+	}, SecretHash: h, Change: apikey.Change{Actor: "system:test"}}
+	if err := s.Store.CreateKey(ctx, k); err != nil {
+		tb.Fatalf("keywardtest: store caller key %s: %v", keyID, err)
+	}
+	return apikey.Caller{TenantID: tenant, KeyID: keyID, Scopes: scopes, RequestID: "seed", SourceIP: "198.51.100.7"}
+}
+
+// adminIDs are the fixed calling keys of Admin, one per tenant; acme's is the
+// one the events/ fixtures name.
+var adminIDs = map[string]string{"acme": "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", "globex": "key_01JD5Z8K3N4Q7R2T6V9W0X1Y3Z"}
+
+// Admin is a caller of tenant ("acme" or "globex") holding keys:admin, under
+// a fixed key ID that StoreAdmins stores.
+func Admin(tenant string) apikey.Caller {
+	return apikey.Caller{TenantID: tenant, KeyID: adminIDs[tenant], Scopes: []string{apikey.ScopeAdmin}, RequestID: "seed", SourceIP: "198.51.100.7"}
+}
+
+// StoreAdmins stores the calling keys of Admin("acme") and Admin("globex").
+func (s *Stack) StoreAdmins(tb testing.TB) {
+	tb.Helper()
+	for _, tenant := range []string{"acme", "globex"} {
+		c := Admin(tenant)
+		s.CallerKey(tb, tenant, c.KeyID, c.Scopes...)
+	}
 }
 
 // DeadEndpoint returns a loopback URL nothing listens on, for tests of a

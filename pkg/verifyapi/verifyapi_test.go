@@ -51,6 +51,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	clk := keywardtest.NewClock(t0)
 	keys := keywardtest.Keys(t, keywardtest.WithClock(clk))
+	keys.StoreAdmins(t)
 	store, hasher := keys.Store, keys.Hasher
 	logs := &keywardtest.LogBuffer{}
 	log := logs.Logger()
@@ -63,9 +64,8 @@ func newStack(t *testing.T) *stack {
 	return s
 }
 
-func admin(tenant string) apikey.Caller {
-	return apikey.Caller{TenantID: tenant, KeyID: "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", Scopes: []string{apikey.ScopeAdmin}}
-}
+// admin is a caller of tenant with keys:admin (a key newStack stores).
+func admin(tenant string) apikey.Caller { return keywardtest.Admin(tenant) }
 
 var seq atomic.Int64
 

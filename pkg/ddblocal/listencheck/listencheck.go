@@ -99,6 +99,7 @@ func LoopbackOnly(tb testing.TB, pids []int, ports ...int) {
 		tb.Fatalf("listencheck: processes %v hold no listening socket", pids)
 	}
 
+	tb.Logf("listencheck: %d listening sockets of processes %v: %v; non-loopback addresses: %v", len(listeners), pids, listeners, hosts)
 	seen := map[int]bool{}
 	for _, l := range listeners {
 		seen[int(l.Addr.Port())] = true
