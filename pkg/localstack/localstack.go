@@ -8,10 +8,13 @@
 // poller for every DynamoDB stream event (streampoller). On first start it
 // creates the pepper and bootstraps a tenant, printing its admin token once.
 //
-// Everything listens on 127.0.0.1 (DynamoDB Local cannot be told to; see
-// package ddblocal). Data lives in the data directory (.local/ by default)
-// and survives restarts: DynamoDB's files, the KMS key file (mode 0600),
-// stream checkpoints, the admin token (mode 0600) and the built binaries.
+// Every listener it starts is bound to 127.0.0.1: the API, the Lambda
+// endpoint, the local KMS, each function's Runtime API, and DynamoDB Local
+// (whose own main binds every interface; package ddblocal starts it bound to
+// loopback instead). Data lives in the data directory (.local/ by default,
+// created 0700) and survives restarts: DynamoDB's files, the KMS key file,
+// stream checkpoints, the admin token and the built binaries. Every file that
+// holds a token or key material is mode 0600.
 // Close stops every process it started; on Linux they also die with it.
 package localstack
 
@@ -629,6 +632,11 @@ func (st *Stack) bootstrap(ctx context.Context, envs map[string]map[string]strin
 		return "", fmt.Errorf("localstack: create the pepper: %w", err)
 	}
 	if _, err := os.Stat(st.TokenFile); err == nil {
+		if fixed, err := ensureOwnerOnly(st.TokenFile); err != nil {
+			return "", err
+		} else if fixed {
+			st.log.Warn("the admin token file was readable by others: made it 0600", "tokenFile", st.TokenFile)
+		}
 		return "", nil
 	}
 	issued, err := svc.Bootstrap(ctx, tenant, bootstrapActor)
@@ -735,7 +743,7 @@ func (st *Stack) banner(w io.Writer, token, tenant string) {
 	if st.APIID != "" {
 		fmt.Fprintf(&b, "  API             %s   (API %s, stage %s)\n", st.APIURL, st.APIID, st.Stage)
 	}
-	fmt.Fprintf(&b, "  Lambda invoke   %s   aws lambda invoke --endpoint-url %s --function-name <%s> out.json\n",
+	fmt.Fprintf(&b, "  Lambda invoke   %s   aws lambda invoke --endpoint-url %s --function-name <%s> /dev/stdout\n",
 		st.LambdaURL, st.LambdaURL, strings.Join(st.Functions, "|"))
 	fmt.Fprintf(&b, "  DynamoDB Local  %s   tables: %s\n", st.DynamoDBURL, strings.Join(sortedValues(st.Tables), ", "))
 	fmt.Fprintf(&b, "  KMS             %s\n", st.KMSURL)
@@ -765,6 +773,22 @@ func relToWD(p string) string {
 		}
 	}
 	return p
+}
+
+// ensureOwnerOnly makes path mode 0600 if it is not, and reports whether it
+// had to (a token file copied or restored with a looser mode).
+func ensureOwnerOnly(path string) (fixed bool, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, fmt.Errorf("localstack: %w", err)
+	}
+	if fi.Mode().Perm() == 0o600 {
+		return false, nil
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return false, fmt.Errorf("localstack: %w", err)
+	}
+	return true, nil
 }
 
 // writeSecretFile writes data to path with mode 0600, atomically.

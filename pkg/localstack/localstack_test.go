@@ -100,3 +100,39 @@ func TestPickAPI(t *testing.T) {
 		t.Errorf("pickAPI = %v, %v", api, err)
 	}
 }
+
+func TestEnsureOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AdminTokenFile)
+	if err := os.WriteFile(path, []byte("token\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	if fixed, err := ensureOwnerOnly(path); err != nil || !fixed {
+		t.Fatalf("ensureOwnerOnly(0644 file) = %v, %v; want true, nil", fixed, err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after ensureOwnerOnly = %v, want 0600", fi.Mode().Perm())
+	}
+	if fixed, err := ensureOwnerOnly(path); err != nil || fixed {
+		t.Errorf("ensureOwnerOnly(0600 file) = %v, %v; want false, nil", fixed, err)
+	}
+}
+
+func TestWriteSecretFileIs0600EvenOverALooserFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AdminTokenFile)
+	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSecretFile(path, "new\n"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+}
