@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *tokenFile != "" {
-		if err := os.WriteFile(*tokenFile, []byte(iss.Token+"\n"), 0o600); err != nil {
+		if err := writeTokenFile(*tokenFile, iss.Token+"\n"); err != nil {
 			return err
 		}
 	}
@@ -109,6 +109,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "Tenant %s bootstrapped.\nDefault key: %s (keys:admin)\nToken, shown once — store it now:\n\n  %s\n\nUse it as: Authorization: Bearer <token>\n", *tenant, iss.ID, iss.Token)
 	return err
+}
+
+// writeTokenFile writes data to path with mode 0600 whatever was there
+// before (os.WriteFile keeps an existing file's mode): a new file in the same
+// directory, made 0600 before the token is written, renamed over path.
+func writeTokenFile(path, data string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := io.WriteString(tmp, data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // useLocalStack points this process at the running local stack: its

@@ -111,3 +111,31 @@ func TestAddPepperVersionKeepsOldKeysWorking(t *testing.T) {
 		t.Fatalf("new hashes use version %d (%v), want 2", h.Version, err)
 	}
 }
+
+// -token-file leaves a file only its owner can read, even where a looser
+// file was before (os.WriteFile would keep that file's mode).
+func TestTokenFileIs0600EvenOverALooserFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeTokenFile(path, "new\n"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new\n" {
+		t.Errorf("content = %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".admin-token-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
