@@ -22,7 +22,7 @@ import (
 // once at ERROR.
 func TestFailsClosed(t *testing.T) {
 	s := newStack(t, defaultConfig(t))
-	iss := s.issue(t, apikey.CreateInput{Scopes: []string{"keys:admin"}})
+	iss := s.issue(t, apikey.CreateInput{Scopes: []string{"keys:read"}})
 
 	deadDB := ddblocal.Client(keywardtest.DeadEndpoint(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	deadStore := dynamostore.New(deadDB, s.table)

@@ -100,6 +100,7 @@ func newStack(t testing.TB, cfg authorizer.Config) *stack {
 	t.Helper()
 	clk := keywardtest.NewClock(t0)
 	keys := keywardtest.Keys(t, keywardtest.WithClock(clk))
+	keys.StoreAdmins(t)
 	logs := &logBuffer{}
 	s := &stack{
 		keys: keys, svc: keys.Service,
@@ -122,10 +123,8 @@ func (s *stack) newAuthorizer(cfg authorizer.Config, hasher apikey.Hasher) *auth
 	return authorizer.New(s.store, hasher, cfg, authorizer.WithClock(s.clock.Now), authorizer.WithLogger(s.log))
 }
 
-// admin is a caller of tenant with keys:admin; its key need not exist.
-func admin(tenant string) apikey.Caller {
-	return apikey.Caller{TenantID: tenant, KeyID: "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z", Scopes: []string{apikey.ScopeAdmin}, RequestID: "seed", SourceIP: "198.51.100.7"}
-}
+// admin is a caller of tenant with keys:admin (a key newStack stores).
+func admin(tenant string) apikey.Caller { return keywardtest.Admin(tenant) }
 
 var keySeq atomic.Int64
 
