@@ -39,7 +39,7 @@ func main() {
 		apiPort     = flag.Int("api-port", localstack.DefaultAPIPort, "API Gateway emulator port on 127.0.0.1 (0: any free port)")
 		lambdaPort  = flag.Int("lambda-port", localstack.DefaultLambdaPort, "Lambda Invoke and API Gateway management port on 127.0.0.1")
 		kmsPort     = flag.Int("kms-port", localstack.DefaultKMSPort, "local KMS port on 127.0.0.1")
-		ddbPort     = flag.Int("dynamodb-port", localstack.DefaultDynamoDBPort, "DynamoDB Local port")
+		ddbPort     = flag.Int("dynamodb-port", localstack.DefaultDynamoDBPort, "DynamoDB Local port on 127.0.0.1")
 		tenant      = flag.String("tenant", localstack.DefaultTenant, "tenant bootstrapped on first start")
 		concurrency = flag.Int("concurrency", 4, "processes per function, at most")
 		verbose     = flag.Bool("v", false, "debug logs of the emulators")
