@@ -136,7 +136,7 @@ type LambdaAuthorizer struct {
 	// Headers, QueryStrings and Context are the identity sources (for TOKEN
 	// authorizers Headers holds Identity.Header, default Authorization);
 	// Context names $context variables without the prefix, e.g.
-	// "identity.sourceIp".
+	// "identity.sourceIp", "httpMethod", "resourcePath".
 	Headers      []string
 	QueryStrings []string
 	Context      []string

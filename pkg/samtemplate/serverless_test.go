@@ -36,7 +36,7 @@ Resources:
             FunctionPayloadType: REQUEST
             Identity:
               Headers: [Authorization]
-              Context: [identity.sourceIp]
+              Context: [identity.sourceIp, httpMethod, resourcePath]
               ReauthorizeEvery: !Ref Ttl
       GatewayResponses:
         UNAUTHORIZED:
@@ -163,7 +163,7 @@ func TestServerlessAPIs(t *testing.T) {
 	if api.StageName != "prod" || api.DefaultAuthorizer != "Authz" {
 		t.Errorf("api = %+v", api)
 	}
-	want := LambdaAuthorizer{Function: "AuthzFunction", PayloadType: "REQUEST", Headers: []string{"Authorization"}, Context: []string{"identity.sourceIp"}, ReauthorizeEvery: 5}
+	want := LambdaAuthorizer{Function: "AuthzFunction", PayloadType: "REQUEST", Headers: []string{"Authorization"}, Context: []string{"identity.sourceIp", "httpMethod", "resourcePath"}, ReauthorizeEvery: 5}
 	if got := api.Authorizers["Authz"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("authorizer = %+v, want %+v", got, want)
 	}

@@ -22,7 +22,9 @@
 //     exceptions);
 //   - the pieces issue 5 lists are there (parameters, authorizer, gateway
 //     responses that render to the error contract, tables, KMS key, DLQ,
-//     alarms, outputs).
+//     alarms, outputs), and the authorizer's results are cached per
+//     Authorization header, source IP, method and resource path, since each
+//     answer holds for one route only.
 //
 // The schemas live outside the repository, in ../shared/schema beside the
 // clone, as CI has them.

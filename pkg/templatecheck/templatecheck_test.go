@@ -44,6 +44,13 @@ var designRoutes = map[string]string{
 	"POST /v1/verify":              "verify",
 }
 
+// authorizerIdentityContext are the $context identity sources the
+// authorizer's results must be cached by, besides the Authorization header.
+var authorizerIdentityContext = []string{"identity.sourceIp", "httpMethod", "resourcePath"}
+
+// identityWhat says what each identity source tells apart.
+var identityWhat = map[string]string{"identity.sourceIp": "address", "httpMethod": "method", "resourcePath": "route"}
+
 // lambdaProvided are environment variables the Lambda runtime sets itself;
 // code may read them without the template setting them. AWS_* is covered
 // by prefix.
@@ -455,6 +462,15 @@ func TestTemplateIsComplete(t *testing.T) {
 			}
 			if az.PayloadType != "REQUEST" || !slices.Equal(az.Headers, []string{"Authorization"}) {
 				t.Errorf("authorizer = %s on headers %v, want REQUEST on [Authorization]", az.PayloadType, az.Headers)
+			}
+			// The gateway caches a result per identity: the authorizer's
+			// answer holds for one key, source IP, method and resource path
+			// (its Allow names only that route, and IAM's * in it spans /),
+			// so each must be part of the cache key.
+			for _, c := range authorizerIdentityContext {
+				if !slices.Contains(az.Context, c) {
+					t.Errorf("authorizer Identity.Context = %v lacks %s: a result cached for one %s would be replayed for another", az.Context, c, identityWhat[c])
+				}
 			}
 			if az.Function != "AuthorizerFunction" {
 				t.Errorf("authorizer function = %q, want AuthorizerFunction", az.Function)
