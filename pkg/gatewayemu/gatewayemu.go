@@ -10,11 +10,15 @@
 //   - the authorizer: with caching on, a missing identity source is 401
 //     without invoking it; the event carries methodArn
 //     arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>;
-//     the returned policy is evaluated against the method ARN (wildcards,
-//     explicit Deny first); an error "Unauthorized" is 401, a Deny or no
-//     matching Allow is 403, any other error or a malformed output is 500;
-//     results are cached per identity value for the authorizer's TTL and
-//     the cached policy is applied to every route;
+//     the returned policy is evaluated against the method ARN as IAM does
+//     (* is any run of characters, / included, ? one character; an
+//     explicit Deny wins over any Allow); an error "Unauthorized" is 401, a
+//     Deny or no matching Allow is 403, any other error or a malformed
+//     output is 500; results are cached for the authorizer's TTL under the
+//     values of its identity sources (headers, query strings and $context
+//     variables such as identity.sourceIp, httpMethod and resourcePath), and
+//     a cached policy is evaluated again for every request it serves, on
+//     whatever route that is;
 //   - the authorizer's principalId and context in
 //     requestContext.authorizer (context values as strings, as API Gateway
 //     passes them), and the rest of the proxy event;

@@ -30,10 +30,11 @@ const (
 // fakeLambda plays the functions: the authorizer answers from a table of
 // tokens, the integration echoes the event it got.
 type fakeLambda struct {
-	mu        sync.Mutex
-	authCalls int
-	authEvent events.APIGatewayCustomAuthorizerRequestTypeRequest
-	lastEvent events.APIGatewayProxyRequest
+	mu         sync.Mutex
+	authCalls  int
+	authEvent  events.APIGatewayCustomAuthorizerRequestTypeRequest
+	authRoutes []string // "METHOD resource" of every authorizer invocation
+	lastEvent  events.APIGatewayProxyRequest
 	// policies maps an Authorization value to the authorizer's output (a
 	// string payload) or to an error message ("!msg").
 	policies map[string]string
@@ -50,6 +51,15 @@ func (f *fakeLambda) invoke(_ context.Context, fn string, payload []byte) ([]byt
 			return nil, false, err
 		}
 		f.authEvent = ev
+		f.authRoutes = append(f.authRoutes, ev.HTTPMethod+" "+ev.Resource)
+		if ev.Headers["Authorization"] == "Bearer perroute" {
+			// Like keyward's authorizer: an Allow naming only the route
+			// asked for, and only GET /v1/keys/{keyId} is allowed.
+			if ev.HTTPMethod == "GET" && ev.Resource == "/v1/keys/{keyId}" {
+				return []byte(allow("key_route", arnPrefix+"GET/v1/keys/*")), false, nil
+			}
+			return []byte(`{"principalId":"key_route","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"execute-api:Invoke","Resource":"` + arnPrefix + `*"}]}}`), false, nil
+		}
 		out, ok := f.policies[ev.Headers["Authorization"]]
 		if !ok || strings.HasPrefix(out, "!") {
 			msg := "Unauthorized"
@@ -126,7 +136,16 @@ type harness struct {
 	logs  *bytes.Buffer
 }
 
+// newHarness is a stage whose authorizer results are cached per
+// Authorization header and source IP.
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, []string{"identity.sourceIp"})
+}
+
+// newHarnessWith is a stage whose authorizer results are cached per
+// Authorization header and the given $context identity sources.
+func newHarnessWith(t *testing.T, identityContext []string) *harness {
 	t.Helper()
 	fake := &fakeLambda{policies: map[string]string{
 		"Bearer all":    allow("key_all", arnPrefix+"*/*"),
@@ -147,13 +166,14 @@ func newHarness(t *testing.T) *harness {
 			{Method: "POST", Path: "/v1/keys", Function: "Echo", Authorizer: "Authz"},
 			{Method: "GET", Path: "/v1/keys/{keyId}", Function: "Echo", Authorizer: "Authz"},
 			{Method: "GET", Path: "/v1/keys/special", Function: "Echo", Authorizer: "Authz"},
+			{Method: "GET", Path: "/v1/keys/{keyId}/audio", Function: "Echo", Authorizer: "Authz"},
 			{Method: "GET", Path: "/files/{path+}", Function: "Echo", Authorizer: "NONE"},
 			{Method: "GET", Path: "/crash", Function: "Crash"},
 			{Method: "GET", Path: "/garbage", Function: "Garbage"},
 			{Method: "GET", Path: "/down", Function: "Down"},
 		},
 		Authorizers: map[string]gatewayemu.Authorizer{
-			"Authz": {Function: "Authz", Type: "REQUEST", Headers: []string{"Authorization"}, Context: []string{"identity.sourceIp"}, TTL: time.Minute},
+			"Authz": {Function: "Authz", Type: "REQUEST", Headers: []string{"Authorization"}, Context: identityContext, TTL: time.Minute},
 		},
 		GatewayResponses: map[string]gatewayemu.GatewayResponse{
 			"UNAUTHORIZED":                   {StatusCode: 401, Templates: map[string]string{"application/json": `{"error":{"code":"unauthorized"}}`}},
@@ -285,6 +305,53 @@ func TestAuthorizer(t *testing.T) {
 		h.do(t, "GET", "/v1/keys", "Bearer all")
 		if got := h.fake.calls(); got != 3 {
 			t.Fatalf("after the TTL: calls = %d, want 3", got)
+		}
+	})
+	t.Run("CachedPerMethodAndResourcePath", func(t *testing.T) {
+		h := newHarnessWith(t, []string{"identity.sourceIp", "httpMethod", "resourcePath"})
+		for _, c := range []struct {
+			method, path string
+			calls        int // authorizer invocations so far
+		}{
+			{"GET", "/v1/keys/k1", 1},
+			{"GET", "/v1/keys/k2", 1},       // same resource path {keyId}: cached
+			{"GET", "/v1/keys/special", 2},  // another resource path
+			{"GET", "/v1/keys/k1/audio", 3}, // a nested one
+			{"POST", "/v1/keys", 4},         // another method
+			{"GET", "/v1/keys", 5},          // another method on that resource
+			{"GET", "/v1/keys/k3/audio", 5}, // cached
+			{"GET", "/v1/keys/special", 5},  // cached
+		} {
+			h.do(t, c.method, c.path, "Bearer all")
+			if got := h.fake.calls(); got != c.calls {
+				t.Errorf("after %s %s: authorizer invoked %d times, want %d", c.method, c.path, got, c.calls)
+			}
+		}
+		want := []string{"GET /v1/keys/{keyId}", "GET /v1/keys/special", "GET /v1/keys/{keyId}/audio", "POST /v1/keys", "GET /v1/keys"}
+		if got := h.fake.authRoutes; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("authorizer asked for %v, want %v", got, want)
+		}
+	})
+	t.Run("PolicyEvaluatedAsIAMDoes", func(t *testing.T) {
+		// A per-route Allow of GET/v1/keys/* cached for GET /v1/keys/{keyId}:
+		// with the route out of the cache key the gateway replays it for
+		// GET /v1/keys/{keyId}/audio, and IAM's * spans /, so it lets the
+		// nested route through, as AWS does; with the method and resource
+		// path in the cache key the nested route is decided on its own.
+		for _, c := range []struct {
+			identity []string
+			audio    int
+		}{
+			{[]string{"identity.sourceIp"}, 200},
+			{[]string{"identity.sourceIp", "httpMethod", "resourcePath"}, 403},
+		} {
+			h := newHarnessWith(t, c.identity)
+			if status, _, _ := h.do(t, "GET", "/v1/keys/k1", "Bearer perroute"); status != 200 {
+				t.Fatalf("identity %v: GET /v1/keys/k1 = %d, want 200", c.identity, status)
+			}
+			if status, _, _ := h.do(t, "GET", "/v1/keys/k1/audio", "Bearer perroute"); status != c.audio {
+				t.Errorf("identity %v: GET /v1/keys/k1/audio right after = %d, want %d", c.identity, status, c.audio)
+			}
 		}
 	})
 	t.Run("FlushStageAuthorizersCacheWithTheSDK", func(t *testing.T) {

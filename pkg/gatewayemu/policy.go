@@ -102,6 +102,8 @@ func parseAuthorizerOutput(payload []byte) (*authResult, error) {
 
 // allows evaluates the policy for methodARN as IAM does for execute-api: an
 // explicit Deny wins, then an Allow; nothing matching is an implicit deny.
+// Actions match case-insensitively, resources case-sensitively, both with
+// IAM's wildcards (wildcardMatch).
 func (a *authResult) allows(methodARN string) (allowed, explicitDeny bool) {
 	for _, s := range a.statements {
 		if s.Effect == "Deny" && matchesAny(s.Action, "execute-api:Invoke", true) && matchesAny(s.Resource, methodARN, false) {
@@ -129,19 +131,22 @@ func matchesAny(patterns []string, value string, foldCase bool) bool {
 	return false
 }
 
-// wildcardMatch matches IAM-style patterns: * is any run of characters
-// (slashes included), ? is one character.
+// wildcardMatch matches IAM-style patterns: * is any run of characters,
+// none included and slashes included (so GET/recordings/* covers
+// GET/recordings/r1/audio), ? is exactly one character. Characters are
+// runes, not bytes.
 func wildcardMatch(pattern, s string) bool {
+	pr, sr := []rune(pattern), []rune(s)
 	p, v := 0, 0
 	star, mark := -1, 0
-	for v < len(s) {
+	for v < len(sr) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[v]):
-			p++
-			v++
-		case p < len(pattern) && pattern[p] == '*':
+		case p < len(pr) && pr[p] == '*':
 			star, mark = p, v
 			p++
+		case p < len(pr) && (pr[p] == '?' || pr[p] == sr[v]):
+			p++
+			v++
 		case star >= 0:
 			p = star + 1
 			mark++
@@ -150,8 +155,8 @@ func wildcardMatch(pattern, s string) bool {
 			return false
 		}
 	}
-	for p < len(pattern) && pattern[p] == '*' {
+	for p < len(pr) && pr[p] == '*' {
 		p++
 	}
-	return p == len(pattern)
+	return p == len(pr)
 }
