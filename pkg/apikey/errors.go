@@ -83,4 +83,13 @@ var (
 	ErrUnauthorized = &Error{Code: ECodeUnauthorized, Message: "missing or invalid credentials"}
 	// ErrTenantExists is returned by Bootstrap when the tenant already has a default key.
 	ErrTenantExists = &Error{Code: ECodeTenantAlreadyExists, Message: "tenant already has a default key"}
+	// ErrUnavailable is returned when a dependency throttles (DynamoDB's
+	// ThrottlingException, ProvisionedThroughputExceededException,
+	// RequestLimitExceeded) or keeps a write in conflict with another
+	// transaction after retries: the caller may retry shortly (503 with
+	// Retry-After). Its message never carries the dependency's own text.
+	ErrUnavailable = &Error{Code: ECodeUnavailable, Message: "the service is busy; retry shortly"}
 )
+
+// InternalMessage is all a caller learns of an internal error.
+const InternalMessage = "internal error"

@@ -1,14 +1,19 @@
-// Package authorizer is keyward's API Gateway REQUEST authorizer (DESIGN §5):
-// it reads the Authorization header (Basic or Bearer), checks the key with
+// Package authorizer is keyward's API Gateway REQUEST authorizer: it reads
+// the Authorization header (Basic or Bearer), checks the key with
 // apikey.Verify — the same code /v1/verify uses — behind a short in-memory
-// cache, applies the key's allow-list and answers with a policy naming every
-// route the key's scopes allow, so the answer API Gateway caches is right for
-// every route.
+// cache, applies the key's allow-list and decides for exactly the route
+// asked: the event's method and resource path (the resource template, such
+// as /recordings/{id}), matched by whole segments against keyward's own
+// routes and the RouteScopes parameter. API Gateway caches the answer per
+// Authorization header, source IP, method and resource path (the template's
+// identity sources), so an answer is never replayed for another route.
 //
 // Outcomes: bad or missing credentials, an unknown, revoked or expired key
 // and a wrong secret are Unauthorized (401); a request from outside the
-// key's allow-list gets a Deny policy (403); a store or KMS failure is an
-// error that is not Unauthorized (500), never an Allow.
+// key's allow-list, for a route whose scope the key lacks or for a route no
+// entry matches gets a Deny policy (403); a store or KMS failure, or an
+// event without a method ARN, method or resource path, is an error that is
+// not Unauthorized (500), never an Allow.
 package authorizer
 
 import (
@@ -66,13 +71,13 @@ type Config struct {
 // Authorizer decides API Gateway REQUEST authorizer events. It is safe for
 // concurrent use.
 type Authorizer struct {
-	prefix   string
-	keys     *keyCache
-	hasher   apikey.Hasher
-	policies *policies
-	usage    *lastused.Recorder
-	now      func() time.Time
-	log      *slog.Logger
+	prefix string
+	keys   *keyCache
+	hasher apikey.Hasher
+	routes *routeTable
+	usage  *lastused.Recorder
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // Option customises an Authorizer.
@@ -96,7 +101,7 @@ func New(store Store, hasher apikey.Hasher, cfg Config, opts ...Option) *Authori
 		o(a)
 	}
 	a.keys = newKeyCache(store, cfg.KeyCacheTTL, !cfg.GatewayCaches, a.now)
-	a.policies = newPolicies(append(apikey.AdminRoutes(), cfg.RouteScopes...))
+	a.routes = newRouteTable(append(apikey.AdminRoutes(), cfg.RouteScopes...))
 	a.usage = lastused.New(store, cfg.UsageInterval, a.log)
 	return a
 }
@@ -119,14 +124,16 @@ type decision struct {
 	reason  string
 	keyID   string
 	key     *apikey.StoredKey
-	ent     *entry // the cache entry of an allowed key
+	ent     *entry         // the cache entry of an allowed key
+	route   *routeDecision // the route asked for
 	prefix  string
 	err     error
 }
 
 // Handle answers one REQUEST authorizer event. It returns ErrUnauthorized,
-// ErrFailure, or a policy (Allow naming every route the key may call, or
-// Deny). It writes one log line per call and never logs credentials.
+// ErrFailure, or a policy: an Allow naming only the route asked for, or a
+// Deny. It writes one log line per call, with the outcome for that route,
+// and never logs credentials.
 func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	start := time.Now()
 	d := a.decide(ctx, req)
@@ -135,7 +142,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 	case outcomeAllow:
 		return events.APIGatewayCustomAuthorizerResponse{
 			PrincipalID:    d.key.ID,
-			PolicyDocument: allowPolicy(d.ent.resources(a.policies, d.prefix)),
+			PolicyDocument: allowPolicy(d.route.allow),
 			Context:        d.ent.context,
 		}, nil
 	case outcomeDeny:
@@ -150,6 +157,16 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	prefix, ok := stagePrefix(req.MethodArn)
 	if !ok {
 		return decision{outcome: outcomeFailure, reason: "bad_method_arn", err: errors.New("methodArn is not an execute-api method ARN")}
+	}
+	// The route is the event's method and resource path only, never its
+	// concrete path: API Gateway caches the answer per method and resource
+	// path, so nothing else may change it.
+	var route *routeDecision
+	if req.HTTPMethod != "" {
+		route, ok = a.routes.resolve(prefix, req.HTTPMethod, req.Resource)
+	}
+	if route == nil || !ok {
+		return decision{outcome: outcomeFailure, reason: "bad_route", err: errors.New("the event has no httpMethod or no resource path template")}
 	}
 	h := readHeaders(req)
 	authz, n := h.authorization, h.n
@@ -199,10 +216,16 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 		ent = newEntry(k)
 	}
 	if reason := ent.allow.check(req.RequestContext.Identity.SourceIP, h.origin, h.referer); reason != "" {
-		return decision{outcome: outcomeDeny, reason: reason, keyID: keyID, key: k, prefix: prefix}
+		return decision{outcome: outcomeDeny, reason: reason, keyID: keyID, key: k, route: route, prefix: prefix}
+	}
+	switch {
+	case len(route.routes) == 0: // default deny: no route entry matches
+		return decision{outcome: outcomeDeny, reason: reasonRouteNotConfigured, keyID: keyID, key: k, route: route, prefix: prefix}
+	case !route.allows(k.Scopes):
+		return decision{outcome: outcomeDeny, reason: reasonRouteNotInScopes, keyID: keyID, key: k, route: route, prefix: prefix}
 	}
 	a.usage.Record(ctx, k.ID, now)
-	return decision{outcome: outcomeAllow, keyID: keyID, key: k, ent: ent, prefix: prefix}
+	return decision{outcome: outcomeAllow, keyID: keyID, key: k, ent: ent, route: route, prefix: prefix}
 }
 
 // keyGetterFunc adapts a function to apikey.KeyGetter.
@@ -257,7 +280,7 @@ func (a *Authorizer) logDecision(ctx context.Context, req events.APIGatewayCusto
 	if !a.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 10)
+	attrs := make([]slog.Attr, 0, 11)
 	attrs = append(attrs,
 		slog.String("requestId", req.RequestContext.RequestID),
 		slog.String("decision", outcomeNames[d.outcome]),
@@ -274,6 +297,11 @@ func (a *Authorizer) logDecision(ctx context.Context, req events.APIGatewayCusto
 	attrs = append(attrs,
 		slog.String("method", req.HTTPMethod),
 		slog.String("resource", req.Resource),
+	)
+	if d.route != nil && len(d.route.routes) > 0 {
+		attrs = append(attrs, slog.String("route", d.route.label()))
+	}
+	attrs = append(attrs,
 		slog.String("sourceIp", req.RequestContext.Identity.SourceIP),
 		slog.Float64("durationMs", float64(took.Microseconds())/1000),
 	)

@@ -278,11 +278,12 @@ func TestAccepted(t *testing.T) {
 	}
 }
 
-// TestAllowResponse checks what API Gateway passes to the integration.
+// TestAllowResponse checks what API Gateway passes to the integration, and
+// that the Allow names the route asked for and nothing else.
 func TestAllowResponse(t *testing.T) {
 	s := newStack(t, defaultConfig(t))
 	iss := s.issue(t, apikey.CreateInput{Name: "CRM sync", Type: "integration", Scopes: []string{"keys:read", "recordings:read"}})
-	r := s.call(t, s.auth, request(bearer(iss.Token), "GET", "/recordings/rec-1"))
+	r := s.call(t, s.auth, routeRequest(bearer(iss.Token), "GET", "/recordings/{recordingId}", "/recordings/rec-1"))
 	if r.kind() != "allow" {
 		t.Fatalf("kind = %s (%v)", r.kind(), r.err)
 	}
@@ -303,74 +304,151 @@ func TestAllowResponse(t *testing.T) {
 	if st.Effect != "Allow" || len(st.Action) != 1 || st.Action[0] != "execute-api:Invoke" {
 		t.Errorf("statement = %+v", st)
 	}
-	wantRes := []string{
-		methodARN("GET", "/v1/keys"), methodARN("GET", "/v1/keys/*"), methodARN("GET", "/v1/whoami"),
-		methodARN("GET", "/recordings/*"),
-	}
+	wantRes := []string{methodARN("GET", "/recordings/*")}
 	if strings.Join(st.Resource, " ") != strings.Join(wantRes, " ") {
 		t.Errorf("resources =\n%s\nwant\n%s", strings.Join(st.Resource, "\n"), strings.Join(wantRes, "\n"))
 	}
 }
 
-// TestCachedPolicyIsRightForEveryRoute replays the policy returned for route
-// A on route B, as API Gateway's cache does, and checks it allows B exactly
-// when the key's scopes allow B.
-func TestCachedPolicyIsRightForEveryRoute(t *testing.T) {
+// TestDecidesPerRoute asks the authorizer for every admin and protected
+// route with keys of many scope sets: the answer is an Allow naming exactly
+// that route's method ARN pattern when the key's scopes allow the route, and
+// a Deny (route_not_in_scopes) otherwise, whatever routes share a prefix.
+func TestDecidesPerRoute(t *testing.T) {
 	s := newStack(t, defaultConfig(t))
-	type call struct{ method, path string }
-	// A concrete request for every admin route and every protected route.
-	calls := map[call]apikey.RouteScope{}
-	concrete := func(path string) string {
-		path = strings.NewReplacer("{keyId}", "key_01JD6B0C3XH5Q2M9T7R4W8N1PA", "{recordingId}", "rec-42", "{proxy+}", "2026/q3/summary").Replace(path)
-		return path
-	}
-	routes := append(apikey.AdminRoutes(), mustRouteScopes(t)...)
-	for _, r := range routes {
+	type call struct{ method, resource, path string }
+	var calls []call
+	want := map[call]apikey.RouteScope{}
+	concrete := strings.NewReplacer("{keyId}", "key_01JD6B0C3XH5Q2M9T7R4W8N1PA", "{recordingId}", "rec-42",
+		"{orgId}", "org-7", "{invoiceId}", "inv-9", "{proxy+}", "2026/q3/summary")
+	for _, r := range append(apikey.AdminRoutes(), mustRouteScopes(t)...) {
 		methods := []string{r.Method}
 		if r.Method == "ANY" {
 			methods = []string{"GET", "POST", "DELETE"}
 		}
 		for _, m := range methods {
-			calls[call{m, concrete(r.Path)}] = r
+			c := call{m, r.Path, concrete.Replace(r.Path)}
+			calls = append(calls, c)
+			want[c] = r
 		}
 	}
-	scopeSets := [][]string{
-		{"keys:admin"},
-		{"keys:read"},
-		{"keys:write"},
-		{"keys:revoke"},
-		{"keys:verify"},
-		{"audit:read", "keys:read"},
-		{"recordings:read"},
-		{"recordings:*"},
-		{"reports:read", "recordings:write"},
-		{"billing:read"},
+	keys := map[string]string{} // scope set → Authorization header
+	for _, scopes := range [][]string{
+		{"keys:read"}, {"keys:write"}, {"keys:revoke"}, {"keys:verify"}, {"audit:read", "keys:read"},
+		{"recordings:read"}, {"recordings:audio"}, {"recordings:*"}, {"reports:read", "recordings:write"},
+		{"orgs:read"}, {"billing:read"},
+	} {
+		keys[strings.Join(scopes, "+")] = bearer(s.issue(t, apikey.CreateInput{Scopes: scopes}).Token)
 	}
-	for _, scopes := range scopeSets {
-		t.Run(strings.Join(scopes, "+"), func(t *testing.T) {
-			iss := s.issue(t, apikey.CreateInput{Scopes: scopes})
-			for a := range calls {
-				r := s.call(t, s.auth, request(bearer(iss.Token), a.method, a.path))
-				if r.kind() != "allow" {
-					t.Fatalf("%s %s: kind = %s (%v); a valid key always gets an Allow policy", a.method, a.path, r.kind(), r.err)
-				}
-				for b, rs := range calls {
-					got := allows(r.resp.PolicyDocument, methodARN(b.method, b.path))
-					if want := rs.Allows(iss.Scopes); got != want {
-						t.Errorf("policy from %s %s replayed on %s %s allows = %v, want %v", a.method, a.path, b.method, b.path, got, want)
+	_, adm := s.keys.Bootstrap(t, "acme-admin", "system:test")
+	s.remember(adm)
+	keys["keys:admin"] = bearer(adm.Token)
+	for name, authz := range keys {
+		scopes := strings.Split(name, "+")
+		t.Run(name, func(t *testing.T) {
+			for _, c := range calls {
+				r := s.call(t, s.auth, routeRequest(authz, c.method, c.resource, c.path))
+				allowed := want[c].Allows(scopes)
+				switch {
+				case allowed && r.kind() != "allow":
+					t.Errorf("%s %s: kind = %s (%v), want allow", c.method, c.resource, r.kind(), r.err)
+				case !allowed && r.kind() != "403":
+					t.Errorf("%s %s: kind = %s (%v), want 403", c.method, c.resource, r.kind(), r.err)
+				case allowed:
+					res := r.resp.PolicyDocument.Statement[0].Resource
+					wantARN := methodARN(c.method, pathParamsAsStars(c.resource))
+					if len(res) != 1 || res[0] != wantARN {
+						t.Errorf("%s %s: Allow names %v, want only %s", c.method, c.resource, res, wantARN)
+					}
+					if !allows(r.resp.PolicyDocument, methodARN(c.method, c.path)) {
+						t.Errorf("%s %s: the Allow does not cover %s", c.method, c.resource, c.path)
+					}
+				default:
+					if allows(r.resp.PolicyDocument, methodARN(c.method, c.path)) {
+						t.Errorf("%s %s: the Deny policy allows the route: %+v", c.method, c.resource, r.resp.PolicyDocument)
 					}
 				}
 			}
 		})
 	}
 	t.Run("OnlyTheStageItCameThrough", func(t *testing.T) {
-		iss := s.issue(t, apikey.CreateInput{Scopes: []string{"keys:admin"}})
-		r := s.call(t, s.auth, request(bearer(iss.Token), "GET", "/v1/keys"))
+		r := s.call(t, s.auth, request(keys["keys:admin"], "GET", "/v1/keys"))
 		other := "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/staging/GET/v1/keys"
-		if allows(r.resp.PolicyDocument, other) {
-			t.Errorf("the policy allows another stage")
+		if r.kind() != "allow" || allows(r.resp.PolicyDocument, other) {
+			t.Errorf("kind = %s; the policy allows another stage: %v", r.kind(), allows(r.resp.PolicyDocument, other))
 		}
 	})
+}
+
+// pathParamsAsStars turns every {param} of a resource path into *.
+func pathParamsAsStars(resource string) string {
+	parts := strings.Split(resource, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "{") {
+			parts[i] = "*"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// TestNestedRouteIsNotOpenedByItsParent is the regression test for a
+// key reaching a route whose scope it lacks because it shares a prefix with
+// one it holds: GET /recordings/{id} became GET/recordings/* in the Allow,
+// IAM's * spans /, so GET /recordings/{id}/audio was allowed to a key with
+// only recordings:read (and GET /orgs/{id} opened its billing route).
+func TestNestedRouteIsNotOpenedByItsParent(t *testing.T) {
+	s := newStack(t, defaultConfig(t))
+	for _, c := range []struct {
+		scope                                string
+		parent, parentPath, child, childPath string
+	}{
+		{"recordings:read", "/recordings/{recordingId}", "/recordings/r1", "/recordings/{recordingId}/audio", "/recordings/r1/audio"},
+		{"orgs:read", "/orgs/{orgId}", "/orgs/o1", "/orgs/{orgId}/billing/{invoiceId}", "/orgs/o1/billing/inv-1"},
+	} {
+		t.Run(c.scope, func(t *testing.T) {
+			iss := s.issue(t, apikey.CreateInput{Scopes: []string{c.scope}})
+			parent := s.call(t, s.auth, routeRequest(bearer(iss.Token), "GET", c.parent, c.parentPath))
+			if parent.kind() != "allow" || !allows(parent.resp.PolicyDocument, methodARN("GET", c.parentPath)) {
+				t.Fatalf("GET %s: kind = %s, want an Allow covering it", c.parent, parent.kind())
+			}
+			before := len(s.logs.lines(t))
+			child := s.call(t, s.auth, routeRequest(bearer(iss.Token), "GET", c.child, c.childPath))
+			if allows(child.resp.PolicyDocument, methodARN("GET", c.childPath)) || child.kind() != "403" {
+				t.Errorf("GET %s with only %s: kind = %s, policy %+v; want a Deny", c.child, c.scope, child.kind(), child.resp.PolicyDocument)
+			}
+			lines := s.logs.lines(t)[before:]
+			if len(lines) != 1 || lines[0]["decision"] != "deny" || lines[0]["reason"] != "route_not_in_scopes" || lines[0]["route"] != "GET "+c.child {
+				t.Errorf("log = %v, want one deny line with reason route_not_in_scopes naming GET %s", lines, c.child)
+			}
+		})
+	}
+}
+
+// TestUnconfiguredRouteIsDenied: a route that no entry matches is refused
+// (default deny), and an event without a method or resource path is a
+// failure, never an Allow.
+func TestUnconfiguredRouteIsDenied(t *testing.T) {
+	s := newStack(t, defaultConfig(t))
+	iss := s.issue(t, apikey.CreateInput{Scopes: []string{"recordings:*", "reports:read"}})
+	for _, c := range []struct{ method, resource, path, kind, reason string }{
+		{"GET", "/recordings", "/recordings", "403", "route_not_configured"},
+		{"DELETE", "/recordings/{recordingId}", "/recordings/r1", "403", "route_not_configured"},
+		{"GET", "/recordings/{recordingId}/video", "/recordings/r1/video", "403", "route_not_configured"},
+		{"GET", "/reports", "/reports", "403", "route_not_configured"},
+		{"GET", "/reports/{proxy+}", "/reports/a/b", "allow", ""},
+		{"GET", "", "/recordings/r1", "500", "bad_route"},
+		{"", "/recordings/{recordingId}", "/recordings/r1", "500", "bad_route"},
+	} {
+		before := len(s.logs.lines(t))
+		r := s.call(t, s.auth, routeRequest(bearer(iss.Token), c.method, c.resource, c.path))
+		if r.kind() != c.kind {
+			t.Errorf("%s %s: kind = %s, want %s", c.method, c.resource, r.kind(), c.kind)
+		}
+		lines := s.logs.lines(t)[before:]
+		if len(lines) != 1 || (c.reason != "" && lines[0]["reason"] != c.reason) {
+			t.Errorf("%s %s: log = %v, want reason %q", c.method, c.resource, lines, c.reason)
+		}
+	}
 }
 
 // TestCacheLimitsStoreReads checks that a malformed token reads nothing and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
@@ -15,20 +14,13 @@ import (
 const maxCachedKeys = 50_000
 
 // entry is one cached lookup: a key, with what every Allow for it repeats
-// (its parsed allow-list, its authorizer context and, per stage, its policy
-// resources), or, when key is nil, the knowledge that no such key exists.
+// (its parsed allow-list and its authorizer context), or, when key is nil,
+// the knowledge that no such key exists.
 type entry struct {
 	key     *apikey.StoredKey
 	allow   *allowList
 	context map[string]any // shared by every response: read-only
-	policy  atomic.Pointer[policyMemo]
 	expires time.Time
-}
-
-// policyMemo is an entry's Allow resources for the stage it last served.
-type policyMemo struct {
-	prefix    string
-	resources []string
 }
 
 func newEntry(k *apikey.StoredKey) *entry {
@@ -43,17 +35,6 @@ func newEntry(k *apikey.StoredKey) *entry {
 			"scopes":   strings.Join(k.Scopes, " "),
 		},
 	}
-}
-
-// resources returns the method ARNs of the stage (prefix) the key's scopes
-// allow, rendered once per entry and stage.
-func (e *entry) resources(p *policies, prefix string) []string {
-	if m := e.policy.Load(); m != nil && m.prefix == prefix {
-		return m.resources
-	}
-	res := p.resources(prefix, e.key.Scopes)
-	e.policy.Store(&policyMemo{prefix: prefix, resources: res})
-	return res
 }
 
 // minRefreshAge is how old a cached key must be before a secret that does not

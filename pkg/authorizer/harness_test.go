@@ -93,8 +93,16 @@ type stack struct {
 	secrets []string // every secret and token issued, to check none is logged
 }
 
-// routeScopes are the protected API's routes the tests configure.
-const routeScopes = `{"GET /recordings/{recordingId}": "recordings:read", "POST /recordings": "recordings:write", "ANY /reports/{proxy+}": "reports:read"}`
+// routeScopes are the protected API's routes the tests configure, nested
+// ones among them: a route's scope must not open the routes below it.
+const routeScopes = `{
+	"GET /recordings/{recordingId}": "recordings:read",
+	"GET /recordings/{recordingId}/audio": "recordings:audio",
+	"POST /recordings": "recordings:write",
+	"GET /orgs/{orgId}": "orgs:read",
+	"GET /orgs/{orgId}/billing/{invoiceId}": "billing:read",
+	"ANY /reports/{proxy+}": "reports:read"
+}`
 
 func newStack(t testing.TB, cfg authorizer.Config) *stack {
 	t.Helper()
@@ -157,10 +165,18 @@ func methodARN(method, path string) string {
 }
 
 // request is an authorizer event for method and path carrying the given
-// Authorization header ("" for none) from sourceIP.
+// Authorization header ("" for none) from sourceIP. Its resource path is
+// the path itself (a route without parameters).
 func request(authz, method, path string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	return routeRequest(authz, method, path, path)
+}
+
+// routeRequest is an authorizer event for a call of method on path, which
+// API Gateway routed to the resource path template resource
+// ("/recordings/{id}").
+func routeRequest(authz, method, resource, path string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
 	req := events.APIGatewayCustomAuthorizerRequestTypeRequest{
-		Type: "REQUEST", MethodArn: methodARN(method, path), HTTPMethod: method, Path: path, Resource: path,
+		Type: "REQUEST", MethodArn: methodARN(method, path), HTTPMethod: method, Path: path, Resource: resource,
 		Headers: map[string]string{"Accept": "application/json"},
 	}
 	if authz != "" {

@@ -3,10 +3,8 @@ package authorizer
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -16,10 +14,6 @@ import (
 // invokeAction is the IAM action API Gateway checks an authorizer's policy for.
 const invokeAction = "execute-api:Invoke"
 
-// maxCachedPolicies bounds the memo of rendered Allow resources (one per
-// stage and scope set, so normally a handful).
-const maxCachedPolicies = 4096
-
 // routeMethods are the methods a RouteScopes entry may name; ANY and * are
 // every method.
 var routeMethods = map[string]string{
@@ -27,20 +21,21 @@ var routeMethods = map[string]string{
 	"HEAD": "HEAD", "OPTIONS": "OPTIONS", "ANY": "*", "*": "*",
 }
 
-// pathParamRE matches an API Gateway path parameter, {id} or {proxy+}.
-var pathParamRE = regexp.MustCompile(`\{[^{}/]*\}`)
-
 // ParseRouteScopes reads the RouteScopes template parameter: a JSON object
 // mapping "METHOD /path" to the scope the route needs, e.g.
-// {"GET /recordings/*": "recordings:read"}. Path parameters ({id}) and * match
-// any value. The method may be ANY or *. An empty string is no routes.
+// {"GET /recordings/{id}": "recordings:read"}. Paths match API Gateway
+// resource paths by whole segments: a literal matches the same literal, {id}
+// exactly one segment, and a * (only as the whole last segment, or {p+})
+// one or more segments. The method may be ANY or *. An empty string is no
+// routes. A malformed path, and two routes with the same method and shape,
+// or one shaped like keyward's own route, are errors naming the route.
 func ParseRouteScopes(s string) ([]apikey.RouteScope, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
 	var m map[string]string
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, fmt.Errorf(`must be a JSON object such as {"GET /recordings/*": "recordings:read"}: %v`, err)
+		return nil, fmt.Errorf(`must be a JSON object such as {"GET /recordings/{id}": "recordings:read"}: %v`, err)
 	}
 	out := make([]apikey.RouteScope, 0, len(m))
 	for route, scope := range m {
@@ -53,8 +48,8 @@ func ParseRouteScopes(s string) ([]apikey.RouteScope, error) {
 		if _, known := routeMethods[method]; !known {
 			return nil, fmt.Errorf("route %q: unknown method %q", route, method)
 		}
-		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\r\n?#") {
-			return nil, fmt.Errorf("route %q: the path must start with / and hold no spaces, ? or #", route)
+		if _, err := parsePattern(path); err != nil {
+			return nil, fmt.Errorf("route %q: %v", route, err)
 		}
 		if !apikey.ValidScope(scope) {
 			return nil, fmt.Errorf("route %q: %q is not a valid scope", route, scope)
@@ -64,26 +59,27 @@ func ParseRouteScopes(s string) ([]apikey.RouteScope, error) {
 	slices.SortFunc(out, func(a, b apikey.RouteScope) int {
 		return strings.Compare(a.Method+" "+a.Path, b.Method+" "+b.Path)
 	})
+	// Two routes that match exactly the same requests would leave the scope
+	// to chance; one shaped like keyward's own route would change what that
+	// route needs.
+	own := newRouteTable(apikey.AdminRoutes()).patterns
+	mine := newRouteTable(out).patterns
+	for i := range mine {
+		for j := range i {
+			if sameShape(&mine[i], &mine[j]) {
+				return nil, fmt.Errorf("routes %q and %q match the same requests", label(mine[j].rs), label(mine[i].rs))
+			}
+		}
+		for j := range own {
+			if sameShape(&mine[i], &own[j]) {
+				return nil, fmt.Errorf("route %q: keyward's own route %q already needs %q", label(mine[i].rs), label(own[j].rs), own[j].rs.Scope)
+			}
+		}
+	}
 	return out, nil
 }
 
-// route is a RouteScope with the method-ARN suffix that names it.
-type route struct {
-	suffix string // METHOD/path, parameters as *
-	rs     apikey.RouteScope
-}
-
-func compileRoutes(rs []apikey.RouteScope) []route {
-	out := make([]route, 0, len(rs))
-	for _, r := range rs {
-		method := routeMethods[strings.ToUpper(r.Method)]
-		if method == "" {
-			method = strings.ToUpper(r.Method)
-		}
-		out = append(out, route{suffix: method + pathParamRE.ReplaceAllString(r.Path, "*"), rs: r})
-	}
-	return out
-}
+func label(r apikey.RouteScope) string { return r.Method + " " + r.Path }
 
 // stagePrefix returns the part of a method ARN that names the API and stage,
 // "arn:aws:execute-api:region:account:apiId/stage/", so the policy can name
@@ -104,44 +100,13 @@ func stagePrefix(methodARN string) (string, bool) {
 	return methodARN[:len(methodARN)-len(rest)] + stage + "/", true
 }
 
-// policies renders and memoises the Allow resources of a scope set on a stage.
-type policies struct {
-	routes []route
-
-	mu sync.RWMutex
-	m  map[string][]string
-}
-
-func newPolicies(rs []apikey.RouteScope) *policies {
-	return &policies{routes: compileRoutes(rs), m: map[string][]string{}}
-}
-
-// resources returns every method ARN of the stage that scopes allow. The
-// slice is shared: callers must not modify it.
-func (p *policies) resources(prefix string, scopes []string) []string {
-	memo := prefix + "\x00" + strings.Join(scopes, " ")
-	p.mu.RLock()
-	res, ok := p.m[memo]
-	p.mu.RUnlock()
-	if ok {
-		return res
-	}
-	for _, r := range p.routes {
-		if r.rs.Allows(scopes) {
-			if arn := prefix + r.suffix; !slices.Contains(res, arn) {
-				res = append(res, arn)
-			}
-		}
-	}
-	p.mu.Lock()
-	if len(p.m) >= maxCachedPolicies {
-		clear(p.m)
-	}
-	p.m[memo] = res
-	p.mu.Unlock()
-	return res
-}
-
+// allowPolicy allows the one route asked for: the stage prefix, the method
+// and the resource path with each {param} as *. IAM's * spans /, so this
+// pattern also covers deeper routes (GET/recordings/* covers
+// GET/recordings/r1/audio); that is safe only because API Gateway caches the
+// answer per method and resource path (the authorizer's identity sources
+// include $context.httpMethod and $context.resourcePath) and never replays
+// it for another route.
 func allowPolicy(resources []string) events.APIGatewayCustomAuthorizerPolicy {
 	return events.APIGatewayCustomAuthorizerPolicy{
 		Version:   "2012-10-17",
@@ -149,8 +114,9 @@ func allowPolicy(resources []string) events.APIGatewayCustomAuthorizerPolicy {
 	}
 }
 
-// denyPolicy refuses every route of the stage: the answer API Gateway caches
-// for this identity is the same whatever route is called next.
+// denyPolicy refuses every route of the stage. API Gateway replays it only
+// for the same key, source IP, method and resource path, so naming the whole
+// stage refuses nothing else, and it can never allow anything.
 func denyPolicy(prefix string) events.APIGatewayCustomAuthorizerPolicy {
 	return events.APIGatewayCustomAuthorizerPolicy{
 		Version:   "2012-10-17",

@@ -58,6 +58,10 @@ type keyItem struct {
 	// with UpdatedBy, so the stream image says who did what from where.
 	RequestID string `dynamodbav:"requestId,omitempty"`
 	SourceIP  string `dynamodbav:"sourceIp,omitempty"`
+
+	// WriteID is unique to the store call that wrote this version, so a
+	// retried write can tell its own committed version from another's.
+	WriteID string `dynamodbav:"writeId,omitempty"`
 }
 
 // claimItem reserves a unique value (a name, a tenant's default key) for a key.

@@ -6,9 +6,11 @@ package dynamostore
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,16 +76,21 @@ func (s *Store) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error
 }
 
 // CreateKey writes the key, its name claim and (for a default key) the
-// tenant's default claim in one transaction.
-// Returns apikey.ErrNameTaken, apikey.ErrTenantExists or apikey.ErrConflict.
+// tenant's default claim in one transaction. A retry of the transaction that
+// fails its conditions after the first attempt committed (its answer was
+// lost) is recognised by the write's own token and reported as success.
+// Returns apikey.ErrNameTaken, apikey.ErrTenantExists, apikey.ErrConflict or
+// apikey.ErrUnavailable.
 func (s *Store) CreateKey(ctx context.Context, k *apikey.StoredKey) error {
-	item, err := attributevalue.MarshalMap(toItem(k))
+	w := newWrite(k.ID)
+	item, err := w.encode(k)
 	if err != nil {
-		return fmt.Errorf("encode key: %w", err)
+		return err
 	}
 	notExists := aws.String("attribute_not_exists(pk)")
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: notExists}},
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: notExists,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
 	}
 	onFail := []error{apikey.ErrConflict}
 	if k.IsDefault {
@@ -100,9 +107,7 @@ func (s *Store) CreateKey(ctx context.Context, k *apikey.StoredKey) error {
 	}
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: claim, ConditionExpression: notExists}})
 	onFail = append(onFail, apikey.ErrNameTaken)
-
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	return cancelled(err, onFail, "create key %s", k.ID)
+	return s.transact(ctx, w, items, onFail, "create key %s", k.ID)
 }
 
 func (s *Store) claim(pk, sk string, k *apikey.StoredKey) (map[string]types.AttributeValue, error) {
@@ -123,12 +128,15 @@ func nameClaim(k *apikey.StoredKey) string {
 
 // UpdateKey replaces prev by next on the condition that the stored version is
 // still prev.Version; when the name claim changes (rename, revoke) the new
-// claim is taken and the old released in the same transaction.
-// Returns apikey.ErrConflict or apikey.ErrNameTaken.
+// claim is taken and the old released in the same transaction. A retry that
+// fails the condition after the first attempt committed (its answer was lost)
+// is recognised by the write's own token and reported as success.
+// Returns apikey.ErrConflict, apikey.ErrNameTaken or apikey.ErrUnavailable.
 func (s *Store) UpdateKey(ctx context.Context, prev, next *apikey.StoredKey) error {
-	item, err := attributevalue.MarshalMap(toItem(next))
+	w := newWrite(next.ID)
+	item, err := w.encode(next)
 	if err != nil {
-		return fmt.Errorf("encode key: %w", err)
+		return err
 	}
 	cond := expression.Name("version").Equal(expression.Value(prev.Version))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
@@ -138,18 +146,15 @@ func (s *Store) UpdateKey(ctx context.Context, prev, next *apikey.StoredKey) err
 	put := &types.Put{
 		TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	oldClaim, newClaim := nameClaim(prev), nameClaim(next)
 	if oldClaim == newClaim {
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		return s.put(ctx, w, &dynamodb.PutItemInput{
 			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
 			ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return apikey.ErrConflict
-		}
-		return wrap(err, "update key %s", next.ID)
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}, "update key %s", next.ID)
 	}
 	items := []types.TransactWriteItem{{Put: put}}
 	onFail := []error{apikey.ErrConflict}
@@ -171,41 +176,188 @@ func (s *Store) UpdateKey(ctx context.Context, prev, next *apikey.StoredKey) err
 		}})
 		onFail = append(onFail, apikey.ErrConflict)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	return cancelled(err, onFail, "update key %s", next.ID)
+	return s.transact(ctx, w, items, onFail, "update key %s", next.ID)
 }
 
-// cancelled maps a cancelled transaction to the domain error of the first
-// item whose condition failed.
-func cancelled(err error, onFail []error, format string, args ...any) error {
-	if err == nil {
-		return nil
+// write is one call of CreateKey or UpdateKey: the key it writes and a token
+// unique to the call, stored in the key item with the write. The SDK retries
+// a request whose answer was lost; when that retry fails the write's own
+// condition, the token found in the item proves the first attempt committed.
+// (A request ID would not do: a caller may repeat a request with the same one.)
+type write struct {
+	keyID string
+	token string
+}
+
+func newWrite(keyID string) write { return write{keyID: keyID, token: rand.Text()} }
+
+func (w write) encode(k *apikey.StoredKey) (map[string]types.AttributeValue, error) {
+	it := toItem(k)
+	it.WriteID = w.token
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return nil, fmt.Errorf("encode key: %w", err)
 	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		var found error
-		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(onFail) {
-				// A claim failure says more than the version check.
-				if found == nil || found == apikey.ErrConflict {
-					found = onFail[i]
-				}
+	return item, nil
+}
+
+// Bounds of what a write does beyond the SDK's own retries.
+const (
+	// conflictAttempts bounds the attempts of a write DynamoDB cancels because
+	// another transaction holds one of its items (nothing was written).
+	conflictAttempts = 3
+	// readBackTimeout bounds the read that settles a write whose outcome
+	// is unknown; the request's own deadline may have passed.
+	readBackTimeout = time.Second
+)
+
+// put makes a conditional PutItem of w's key item.
+func (s *Store) put(ctx context.Context, w write, in *dynamodb.PutItemInput, format string, args ...any) error {
+	for attempt := 1; ; attempt++ {
+		_, err := s.db.PutItem(ctx, in)
+		if err == nil {
+			return nil
+		}
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			ours, rerr := s.holds(ctx, w, ccf.Item)
+			if rerr != nil {
+				return wrap(rerr, format, args...)
 			}
-		}
-		if found != nil {
-			return found
-		}
-		var conflict bool
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				conflict = true
+			if ours {
+				return nil
 			}
-		}
-		if conflict {
 			return apikey.ErrConflict
+		}
+		if errorCode(err) == "TransactionConflictException" {
+			if attempt < conflictAttempts && pause(ctx, attempt) == nil {
+				continue
+			}
+			return s.settle(ctx, w, apikey.ErrUnavailable, format, args...)
+		}
+		return s.settle(ctx, w, err, format, args...)
+	}
+}
+
+// transact runs a transaction whose first item is w's key item, onFail
+// naming the domain error of each item's failed condition.
+func (s *Store) transact(ctx context.Context, w write, items []types.TransactWriteItem, onFail []error, format string, args ...any) error {
+	for attempt := 1; ; attempt++ {
+		// The SDK gives each call a ClientRequestToken and keeps it across its
+		// retries, so DynamoDB answers a retry of a committed call with success
+		// for as long as it remembers the token; w's token covers the rest.
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return s.settle(ctx, w, err, format, args...)
+		}
+		reasons := tce.CancellationReasons
+		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			ours, rerr := s.holds(ctx, w, reasons[0].Item)
+			if rerr != nil {
+				return wrap(rerr, format, args...)
+			}
+			if ours {
+				return nil // every item of the transaction committed with the key item
+			}
+		}
+		if e := failedCondition(reasons, onFail); e != nil {
+			return e
+		}
+		switch {
+		case hasReason(reasons, "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"):
+			return apikey.ErrUnavailable
+		case hasReason(reasons, "TransactionConflict"):
+			if attempt < conflictAttempts && pause(ctx, attempt) == nil {
+				continue
+			}
+			return apikey.ErrUnavailable
+		}
+		return wrap(err, format, args...)
+	}
+}
+
+// failedCondition maps a cancelled transaction to the domain error of the
+// item whose condition failed; a claim's failure says more than the key
+// item's version check.
+func failedCondition(reasons []types.CancellationReason, onFail []error) error {
+	var found error
+	for i, r := range reasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(onFail) {
+			if found == nil || found == apikey.ErrConflict {
+				found = onFail[i]
+			}
+		}
+	}
+	return found
+}
+
+func hasReason(reasons []types.CancellationReason, codes ...string) bool {
+	for _, r := range reasons {
+		if slices.Contains(codes, aws.ToString(r.Code)) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether item, the key item a failed condition returned, holds
+// w (its write committed earlier); with no item, it reads the key item.
+func (s *Store) holds(ctx context.Context, w write, item map[string]types.AttributeValue) (bool, error) {
+	if len(item) == 0 {
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: &s.table, Key: keyOf(keyPK(w.keyID), skKey), ConsistentRead: aws.Bool(true),
+			ProjectionExpression: aws.String("writeId"),
+		})
+		if err != nil {
+			return false, fmt.Errorf("read back key %s: %w", w.keyID, err)
+		}
+		item = out.Item
+	}
+	var it struct {
+		WriteID string `dynamodbav:"writeId"`
+	}
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return false, fmt.Errorf("decode key %s: %w", w.keyID, err)
+	}
+	return it.WriteID == w.token, nil
+}
+
+// settle decides a write that failed without a definite answer (a lost
+// response, a timeout, throttling after attempts that may have been
+// processed): one consistent read, within its own short deadline, finds
+// whether it committed. If it did, the write succeeded; else (or if the read
+// fails too) err stands.
+func (s *Store) settle(ctx context.Context, w write, err error, format string, args ...any) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readBackTimeout)
+	defer cancel()
+	out, rerr := s.db.GetItem(rctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: keyOf(keyPK(w.keyID), skKey), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("writeId"),
+	}, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	if rerr == nil && len(out.Item) > 0 {
+		if ours, _ := s.holds(rctx, w, out.Item); ours {
+			return nil
 		}
 	}
 	return wrap(err, format, args...)
+}
+
+// pause waits before another attempt of a write DynamoDB cancelled for a
+// conflict with another transaction.
+func pause(ctx context.Context, attempt int) error {
+	return sleep(ctx, time.Duration(attempt)*25*time.Millisecond)
+}
+
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }
 
 // wrap adds context to an AWS error; throttling becomes unavailable (503).
@@ -213,12 +365,12 @@ func wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
-			return &apikey.Error{Code: apikey.ECodeUnavailable, Message: "the service is busy; retry shortly"}
-		}
+	if _, ok := apikey.AsError(err); ok {
+		return err
+	}
+	switch errorCode(err) {
+	case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
+		return apikey.ErrUnavailable
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
@@ -369,7 +521,7 @@ func (s *Store) LastUsed(ctx context.Context, ids []string) (map[string]time.Tim
 				}
 			}
 			if attempt > 8 {
-				return nil, &apikey.Error{Code: apikey.ECodeUnavailable, Message: "the service is busy; retry shortly"}
+				return nil, apikey.ErrUnavailable
 			}
 			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
