@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -663,9 +664,13 @@ type ErrorBody struct {
 	Message string `json:"message"`
 }
 
-// BatchRevoke revokes up to MaxBatchRevoke keys, reporting each outcome.
-// Errors (for the whole call): invalid_request, forbidden, and internal
-// errors for any key (the caller retries; revoking is idempotent).
+// BatchRevoke revokes up to MaxBatchRevoke keys, reporting each ID's own
+// outcome in request order (duplicates once) and carrying on past any
+// failure: a key the batch revoked before another failed stays reported as
+// revoked. An internal failure of one ID is reported as code internal with a
+// generic message (and logged once); the caller may retry those IDs, since
+// revoking is idempotent. Errors (for the whole call): invalid_request,
+// forbidden.
 func (s *Service) BatchRevoke(ctx context.Context, c Caller, ids []string) ([]BatchResult, error) {
 	if err := RequireScope(c, ScopeRevoke); err != nil {
 		return nil, err
@@ -682,16 +687,27 @@ func (s *Service) BatchRevoke(ctx context.Context, c Caller, ids []string) ([]Ba
 		seen[id] = true
 		k, err := s.revoke(ctx, c, id)
 		if err != nil {
-			e, ok := AsError(err)
-			if !ok {
-				return nil, err
-			}
-			out = append(out, BatchResult{ID: id, Status: "error", Error: &ErrorBody{Code: e.Code, Message: e.Message}})
+			out = append(out, BatchResult{ID: id, Status: "error", Error: batchError(ctx, id, err)})
 			continue
 		}
 		out = append(out, BatchResult{ID: id, Status: string(k.Status)})
 	}
 	return out, nil
+}
+
+// batchError is the public form of one batch ID's failure. An internal
+// error's text stays in the log (one line), never in the answer.
+func batchError(ctx context.Context, id string, err error) *ErrorBody {
+	if e, ok := AsError(err); ok && e.Code != ECodeInternal {
+		if e.Code == ECodeUnavailable {
+			slog.Default().LogAttrs(ctx, slog.LevelWarn, "batch revoke: key not revoked",
+				slog.String("keyId", id), slog.String("code", e.Code))
+		}
+		return &ErrorBody{Code: e.Code, Message: e.Message}
+	}
+	slog.Default().LogAttrs(ctx, slog.LevelError, "batch revoke: key not revoked",
+		slog.String("keyId", id), slog.String("error", err.Error()))
+	return &ErrorBody{Code: ECodeInternal, Message: InternalMessage}
 }
 
 var errUnchanged = errors.New("unchanged")
@@ -726,9 +742,13 @@ func (s *Service) mutate(ctx context.Context, c Caller, id string, ifMatch *int6
 		next.Change = c.change()
 		err = s.store.UpdateKey(ctx, prev, next)
 		if err == nil {
+			// The write has committed: nothing after it may turn it into a
+			// failure. lastUsedAt only decorates the answer; without it the
+			// answer still carries the change (and a rotation's new secret).
 			pub := next.Public(now)
 			if err := s.fillLastUsed(ctx, []*Key{&pub}); err != nil {
-				return nil, err
+				slog.Default().LogAttrs(ctx, slog.LevelWarn, "lastUsedAt left out of a committed write's answer",
+					slog.String("keyId", id), slog.String("error", err.Error()))
 			}
 			return &pub, nil
 		}
