@@ -1,14 +1,21 @@
-// Package gwflush makes revocation immediate (DESIGN §8): after a change that
-// must stop working credentials at once — a revoke, a batch revoke, a
-// rotation with no grace period, an edit of the allow-list or of the expiry —
-// it asks API Gateway to flush the stage's authorizer cache
-// (FlushStageAuthorizersCache), so the next request is authorized afresh.
+// Package gwflush makes revocation immediate: after a change that must stop
+// working credentials at once — a revoke, a batch revoke, a rotation with no
+// grace period, an edit of the allow-list or of the expiry — it asks API
+// Gateway to flush the stage's authorizer cache (FlushStageAuthorizersCache),
+// so the next request is authorized afresh, instead of the gateway serving
+// its cached Allow for the rest of the cache TTL.
+//
+// The flush follows every call that may have made its change: one that
+// succeeded, and one that failed without saying whether its write committed
+// (internal, unavailable). Only a refusal (a 4xx code) is known to have
+// changed nothing, and it does not flush.
 //
 // The stage is the one the admin request came through (its requestContext
 // apiId and stage, put in the context by Wrap), else the fallback from the
 // environment (API_ID, STAGE): a function cannot be given its own API's ID
 // through the template without a circular dependency. A failed flush is
-// logged, never returned: the change itself has been made.
+// logged, never returned, and bounded by DefaultTimeout: the change itself
+// has been made.
 //
 // The endpoint is the SDK's business: AWS_ENDPOINT_URL_API_GATEWAY points the
 // client at the local gateway emulator.
@@ -142,15 +149,29 @@ var (
 	_ Editor  = (*apikey.Service)(nil)
 )
 
-// Revoker returns next with a flush after every successful revoke, and after
-// a batch revoke that revoked at least one key.
+// Revoker returns next with a flush after every revoke that may have
+// revoked (see mayHaveChanged), and after a batch revoke in which any ID may
+// have been revoked: at most one flush per call.
 func (f *Flusher) Revoker(next Revoker) Revoker { return revoker{next: next, f: f} }
 
-// Editor returns next with a flush after a successful rotation with no grace
-// period, and after a successful edit that sets the allow-list or the expiry
-// (an expiry can only be made earlier; an allow-list change is flushed
-// whether it narrows or widens, which costs one flush and is always safe).
+// Editor returns next with a flush after a rotation with no grace period,
+// and after an edit that sets the allow-list or the expiry, when the call
+// may have made its change (an expiry can only be made earlier; an
+// allow-list change is flushed whether it narrows or widens, which costs one
+// flush and is always safe).
 func (f *Flusher) Editor(next Editor) Editor { return editor{next: next, f: f} }
+
+// mayHaveChanged reports whether a call that returned err may have made its
+// change: it succeeded, or it failed without saying whether its write
+// committed (internal: a lost answer, a timeout; unavailable: throttled after
+// attempts that may have been processed). A refusal changed nothing.
+func mayHaveChanged(err error) bool {
+	return err == nil || mayHaveChangedCode(apikey.ErrorCode(err))
+}
+
+func mayHaveChangedCode(code string) bool {
+	return code == apikey.ECodeInternal || code == apikey.ECodeUnavailable
+}
 
 type revoker struct {
 	next Revoker
@@ -159,7 +180,7 @@ type revoker struct {
 
 func (r revoker) Revoke(ctx context.Context, c apikey.Caller, id string) (*apikey.Key, error) {
 	k, err := r.next.Revoke(ctx, c, id)
-	if err == nil {
+	if mayHaveChanged(err) {
 		r.f.Flush(ctx, "revoke")
 	}
 	return k, err
@@ -167,12 +188,16 @@ func (r revoker) Revoke(ctx context.Context, c apikey.Caller, id string) (*apike
 
 func (r revoker) BatchRevoke(ctx context.Context, c apikey.Caller, ids []string) ([]apikey.BatchResult, error) {
 	res, err := r.next.BatchRevoke(ctx, c, ids)
-	if err == nil {
-		for _, x := range res {
-			if x.Status == string(apikey.StatusRevoked) {
-				r.f.Flush(ctx, "batch-revoke")
-				break
-			}
+	if err != nil {
+		if mayHaveChanged(err) {
+			r.f.Flush(ctx, "batch-revoke")
+		}
+		return res, err
+	}
+	for _, x := range res {
+		if x.Status == string(apikey.StatusRevoked) || x.Error != nil && mayHaveChangedCode(x.Error.Code) {
+			r.f.Flush(ctx, "batch-revoke")
+			break
 		}
 	}
 	return res, err
@@ -185,7 +210,7 @@ type editor struct {
 
 func (e editor) Update(ctx context.Context, c apikey.Caller, id string, in apikey.PatchInput, ifMatch *int64) (*apikey.Key, error) {
 	k, err := e.next.Update(ctx, c, id, in, ifMatch)
-	if err == nil && (in.AllowList != nil || in.ExpiresAt != nil) {
+	if (in.AllowList != nil || in.ExpiresAt != nil) && mayHaveChanged(err) {
 		e.f.Flush(ctx, "edit")
 	}
 	return k, err
@@ -193,7 +218,7 @@ func (e editor) Update(ctx context.Context, c apikey.Caller, id string, in apike
 
 func (e editor) Rotate(ctx context.Context, c apikey.Caller, id string, in apikey.RotateInput, ifMatch *int64) (*apikey.Issued, error) {
 	k, err := e.next.Rotate(ctx, c, id, in, ifMatch)
-	if err == nil && (in.GracePeriodSeconds == nil || *in.GracePeriodSeconds == 0) {
+	if (in.GracePeriodSeconds == nil || *in.GracePeriodSeconds == 0) && mayHaveChanged(err) {
 		e.f.Flush(ctx, "rotate")
 	}
 	return k, err
