@@ -60,11 +60,12 @@ func TestAWriteKeyCannotTakeOverTheDefaultKey(t *testing.T) {
 	if _, err := st.svc.Rotate(ctx, writer, def.ID, apikey.RotateInput{}, nil); code(err) != apikey.ECodeForbidden {
 		t.Fatalf("keys:write rotating the default key: err = %v, want forbidden", err)
 	}
-	if _, err := st.svc.Update(ctx, writer, def.ID, apikey.PatchInput{Description: strp("mine")}, nil); code(err) != apikey.ECodeForbidden {
-		t.Fatalf("keys:write editing the default key: err = %v, want forbidden", err)
+	// The default key is never edited or revoked through the API, whoever asks.
+	if _, err := st.svc.Update(ctx, writer, def.ID, apikey.PatchInput{Description: strp("mine")}, nil); code(err) != apikey.ECodeDefaultImmutable {
+		t.Fatalf("keys:write editing the default key: err = %v, want default_key_immutable", err)
 	}
-	if _, err := st.svc.Revoke(ctx, writer, def.ID); code(err) != apikey.ECodeForbidden {
-		t.Fatalf("keys:revoke revoking the default key: err = %v, want forbidden", err)
+	if _, err := st.svc.Revoke(ctx, writer, def.ID); code(err) != apikey.ECodeDefaultImmutable {
+		t.Fatalf("keys:revoke revoking the default key: err = %v, want default_key_immutable", err)
 	}
 	assertUnchanged(t, st, admin, def.ID, 1)
 	if _, c, _ := st.svc.Verify(ctx, def.ID, def.Secret); c != apikey.CodeValid {
