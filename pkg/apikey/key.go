@@ -6,7 +6,6 @@ package apikey
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -60,10 +59,6 @@ func (k *Key) StatusAt(now time.Time) Status {
 	}
 	return k.Status
 }
-
-// NameKey is the case-insensitive form of the name that uniqueness and prefix
-// search use.
-func NameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 // Change says who made a write and from where; every stored write carries it
 // so the table's stream can be turned into an audit trail.

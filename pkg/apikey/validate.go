@@ -1,6 +1,8 @@
 package apikey
 
 import (
+	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -9,9 +11,11 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
-// Limits of DESIGN §2.
+// Limits on what a key holds.
 const (
 	MaxNameLen        = 128
 	MaxDescriptionLen = 1024
@@ -27,6 +31,12 @@ const (
 	DefaultListLimit  = 50
 )
 
+// MaxNameKeyBytes bounds a name's NameKey, which is part of DynamoDB keys:
+// the name index's sort key, NameKey + "#" + key ID, must fit in 1024 bytes.
+// Text of most scripts stays under 6 bytes a character (Korean, whose
+// skeleton splits some syllables, the most), so 128 characters fit.
+const MaxNameKeyBytes = 960
+
 var (
 	typeRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 	tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
@@ -39,36 +49,76 @@ func ValidTenantID(t string) bool { return tenantRE.MatchString(t) }
 // ValidType reports whether t is a well-formed key type.
 func ValidType(t string) bool { return typeRE.MatchString(t) }
 
-func hasControl(s string, allowNewlines bool) bool {
-	for _, r := range s {
-		if allowNewlines && (r == '\n' || r == '\t' || r == '\r') {
-			continue
-		}
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return true
-		}
+// Text rule: names, descriptions, metadata keys and metadata values never
+// hold control characters (Unicode Cc: NUL, ESC, CR, LF...), format
+// characters (Cf: zero-width characters, bidi controls, the BOM...), line or
+// paragraph separators, U+FFFD or invalid UTF-8. Only a description may hold
+// a line feed or a tab: a lone carriage return rewrites a terminal line, and
+// JSON clients send a newline as \n.
+func badRune(r rune, multiline bool) bool {
+	if multiline && (r == '\n' || r == '\t') {
+		return false
 	}
-	return false
+	return r == utf8.RuneError || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Cs)
 }
 
+// textProblem says how s breaks the text rule, or "" when it does not.
+func textProblem(s string, multiline bool) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range s {
+		if badRune(r, multiline) {
+			return fmt.Sprintf("must not contain U+%04X (control, format and invisible characters are refused)", r)
+		}
+	}
+	return ""
+}
+
+// checkText applies the text rule to s, naming field.
+func checkText(field, s string, multiline bool) error {
+	if p := textProblem(s, multiline); p != "" {
+		return Invalid(field, "%s", p)
+	}
+	return nil
+}
+
+// hasControl reports whether s breaks the text rule (allowNewlines: as a
+// description may, with line feeds and tabs).
+func hasControl(s string, allowNewlines bool) bool {
+	return textProblem(s, allowNewlines) != ""
+}
+
+// validateName checks a name and returns it as displayed: trimmed and in
+// NFC, so the same text typed as composed or decomposed characters is stored
+// alike. Its NameKey must be non-empty and fit a DynamoDB key.
 func validateName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch n := utf8.RuneCountInString(name); {
-	case !utf8.ValidString(name):
+	if !utf8.ValidString(name) {
 		return "", Invalid("name", "must be valid UTF-8")
+	}
+	name = strings.TrimSpace(name)
+	if err := checkText("name", name, false); err != nil {
+		return "", err
+	}
+	name = norm.NFC.String(name)
+	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
 		return "", Invalid("name", "is required (1-%d characters)", MaxNameLen)
 	case n > MaxNameLen:
 		return "", Invalid("name", "must be at most %d characters", MaxNameLen)
-	case hasControl(name, false):
-		return "", Invalid("name", "must not contain control characters")
+	}
+	switch k := NameKey(name); {
+	case k == "":
+		return "", Invalid("name", "must contain a visible character")
+	case len(k) > MaxNameKeyBytes:
+		return "", Invalid("name", "is too long once normalised for comparison")
 	}
 	return name, nil
 }
 
 func validateDescription(d string) error {
-	if !utf8.ValidString(d) || hasControl(d, true) {
-		return Invalid("description", "must be valid UTF-8 without control characters")
+	if err := checkText("description", d, true); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(d) > MaxDescriptionLen {
 		return Invalid("description", "must be at most %d characters", MaxDescriptionLen)
@@ -185,15 +235,24 @@ func validHost(h string) bool {
 	return true
 }
 
+// validateMetadata checks entries in key order, so the error is the same
+// whatever the map's iteration order.
 func validateMetadata(m map[string]string) error {
 	if len(m) > MaxMetadata {
 		return Invalid("metadata", "at most %d entries", MaxMetadata)
 	}
-	for k, v := range m {
-		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKey || hasControl(k, false) || !utf8.ValidString(k) {
-			return Invalid("metadata", "key %q must be 1-%d characters without control characters", truncate(k, 70), MaxMetadataKey)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKey {
+			return Invalid("metadata", "key %q must be 1-%d characters", truncate(k, 70), MaxMetadataKey)
 		}
-		if utf8.RuneCountInString(v) > MaxMetadataValue || !utf8.ValidString(v) {
+		if p := textProblem(k, false); p != "" {
+			return Invalid("metadata", "key %q %s", truncate(k, 70), p)
+		}
+		v := m[k]
+		if err := checkText("metadata."+k, v, false); err != nil {
+			return err
+		}
+		if utf8.RuneCountInString(v) > MaxMetadataValue {
 			return Invalid("metadata."+k, "must be at most %d characters", MaxMetadataValue)
 		}
 	}
