@@ -17,7 +17,7 @@ import (
 	"github.com/keyward/keyward/pkg/apikey"
 )
 
-// MaxBodyBytes is the largest request body accepted (DESIGN §2: 64 KiB).
+// MaxBodyBytes is the largest request body accepted: 64 KiB.
 const MaxBodyBytes = 64 << 10
 
 // CallerFrom returns the authenticated caller. Tenant, key and scopes come
@@ -83,36 +83,47 @@ func parseScopes(v any) ([]string, bool) {
 	return scopes, true
 }
 
-// Header returns the value of the named request header, matched
-// case-insensitively in MultiValueHeaders (values joined with ", ", as HTTP
-// lists are) and then in Headers; "" when absent.
+// Header returns the value of the named request header: every value sent
+// for it, in every spelling of its name, joined with ", " as HTTP lists are;
+// "" when absent. A header sent twice (say If-Match and if-match) is
+// therefore a list, never one of its values picked by map order.
 func Header(req events.APIGatewayProxyRequest, name string) string {
-	for k, vs := range req.MultiValueHeaders {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return strings.Join(vs, ", ")
-		}
-	}
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
+	return strings.Join(headerValues(req, name), ", ")
 }
 
 // hasHeader reports whether the named header is present at all.
 func hasHeader(req events.APIGatewayProxyRequest, name string) bool {
-	for k, vs := range req.MultiValueHeaders {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return true
+	return len(headerValues(req, name)) > 0
+}
+
+// headerValues returns every value of the named header, matching names
+// case-insensitively, in a fixed order: multiValueHeaders by name, then the
+// values of headers that multiValueHeaders does not already list (API
+// Gateway repeats a header's last value there).
+func headerValues(req events.APIGatewayProxyRequest, name string) []string {
+	var vals []string
+	for _, k := range matchingNames(req.MultiValueHeaders, name) {
+		vals = append(vals, req.MultiValueHeaders[k]...)
+	}
+	listed := len(vals)
+	for _, k := range matchingNames(req.Headers, name) {
+		if v := req.Headers[k]; !slices.Contains(vals[:listed], v) {
+			vals = append(vals, v)
 		}
 	}
-	for k := range req.Headers {
+	return vals
+}
+
+// matchingNames returns the keys of m equal to name but for case, sorted.
+func matchingNames[V any](m map[string]V, name string) []string {
+	var names []string
+	for k := range m {
 		if strings.EqualFold(k, name) {
-			return true
+			names = append(names, k)
 		}
 	}
-	return false
+	slices.Sort(names)
+	return names
 }
 
 // Query returns the named query-string parameter ("" when absent). When a

@@ -115,9 +115,15 @@ func ParseToken(prefix, token string) (keyID, secret string, err error) {
 }
 
 // ParseBasic decodes the value of a Basic credential, base64(keyID:secret).
+// The base64 must be canonical (standard alphabet, padded, no white space or
+// line breaks, zero trailing bits), so the credentials have exactly one
+// spelling (each spelling would be its own gateway cache entry).
 func ParseBasic(value string) (keyID, secret string, err error) {
-	raw, err := base64.StdEncoding.DecodeString(value)
-	if err != nil {
+	if !isBase64Std(value) {
+		return "", "", ErrMalformed
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(value)
+	if err != nil || base64.StdEncoding.EncodeToString(raw) != value {
 		return "", "", ErrMalformed
 	}
 	id, sec, ok := strings.Cut(string(raw), ":")
@@ -127,18 +133,37 @@ func ParseBasic(value string) (keyID, secret string, err error) {
 	return id, sec, nil
 }
 
+// isBase64Std reports whether s is made only of the standard base64 alphabet
+// and padding, in whole quanta. Go's decoder skips CR and LF even when
+// strict, so they are refused here.
+func isBase64Std(s string) bool {
+	if s == "" || len(s)%4 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseAuthorization parses an Authorization header value: "Bearer <token>"
-// or "Basic base64(keyID:secret)". The scheme is case-insensitive.
+// or "Basic base64(keyID:secret)". As HTTP defines it, the scheme is
+// case-insensitive and followed by one or more spaces; the credentials after
+// them hold no white space at all (no tab, CR or LF). Spaces and tabs around
+// the whole value, which HTTP does not count as part of it, are ignored.
 func ParseAuthorization(prefix, header string) (keyID, secret string, err error) {
-	scheme, value, ok := strings.Cut(strings.TrimSpace(header), " ")
+	scheme, value, ok := strings.Cut(strings.Trim(header, " \t"), " ")
 	if !ok {
 		return "", "", ErrMalformed
 	}
-	value = strings.TrimSpace(value)
-	switch strings.ToLower(scheme) {
-	case "bearer":
+	value = strings.TrimLeft(value, " ")
+	switch {
+	case strings.EqualFold(scheme, "bearer"):
 		return ParseToken(prefix, value)
-	case "basic":
+	case strings.EqualFold(scheme, "basic"):
 		return ParseBasic(value)
 	}
 	return "", "", ErrMalformed

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,10 +172,10 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	h := readHeaders(req)
 	authz, n := h.authorization, h.n
 	switch {
+	case n > 1: // more than one Authorization value, in any spelling of the name
+		return decision{outcome: outcomeUnauthorized, reason: "malformed"}
 	case n == 0 || strings.TrimSpace(authz) == "":
 		return decision{outcome: outcomeUnauthorized, reason: "no_credentials"}
-	case n > 1:
-		return decision{outcome: outcomeUnauthorized, reason: "malformed"}
 	}
 	keyID, secret, err := apikey.ParseAuthorization(a.prefix, authz)
 	if err != nil {
@@ -243,30 +244,59 @@ type requestHeaders struct {
 	referer       string
 }
 
-// readHeaders finds the headers in one pass, matching names
-// case-insensitively, in multiValueHeaders first and then headers.
+// readHeaders finds the headers, matching names case-insensitively in both
+// multiValueHeaders and headers, and counts every Authorization value of
+// every spelling of the name: `Authorization: A` with `authorization: B` is
+// two values (refused), whatever the maps' iteration order. An Origin or
+// Referer sent with two different values is ambiguous and never matches an
+// allow-list.
 func readHeaders(req events.APIGatewayCustomAuthorizerRequestTypeRequest) requestHeaders {
 	var h requestHeaders
-	var seenOrigin, seenReferer bool
-	take := func(name, first string, n int) {
-		switch {
-		case h.n == 0 && strings.EqualFold(name, "Authorization"):
-			h.authorization, h.n = first, n
-		case !seenOrigin && strings.EqualFold(name, "Origin"):
-			h.origin, seenOrigin = first, true
-		case !seenReferer && strings.EqualFold(name, "Referer"):
-			h.referer, seenReferer = first, true
-		}
+	auth := headerValues(req.MultiValueHeaders, req.Headers, "Authorization")
+	if h.n = len(auth); h.n > 0 {
+		h.authorization = auth[0]
 	}
-	for k, vs := range req.MultiValueHeaders {
-		if len(vs) > 0 {
-			take(k, vs[0], len(vs))
-		}
-	}
-	for k, v := range req.Headers {
-		take(k, v, 1)
-	}
+	h.origin = singleValue(headerValues(req.MultiValueHeaders, req.Headers, "Origin"))
+	h.referer = singleValue(headerValues(req.MultiValueHeaders, req.Headers, "Referer"))
 	return h
+}
+
+// ambiguousHeader stands for a header sent with several different values; it
+// is not an https origin, so an origin allow-list refuses it.
+const ambiguousHeader = "\x00ambiguous"
+
+// headerValues returns every value sent for name, in any spelling. API
+// Gateway lists all of a header's values in multiValueHeaders and repeats the
+// last one in headers, so a value in headers counts only when it is not
+// already listed in multiValueHeaders.
+func headerValues(multi map[string][]string, single map[string]string, name string) []string {
+	var vals []string
+	for k, vs := range multi {
+		if strings.EqualFold(k, name) {
+			vals = append(vals, vs...)
+		}
+	}
+	listed := len(vals)
+	for k, v := range single {
+		if strings.EqualFold(k, name) && !slices.Contains(vals[:listed], v) {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
+// singleValue is the header's value: "" when absent, ambiguousHeader when
+// it was sent with different values.
+func singleValue(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	for _, v := range vals[1:] {
+		if v != vals[0] {
+			return ambiguousHeader
+		}
+	}
+	return vals[0]
 }
 
 // logDecision writes the request's one log line: key ID and tenant (never
