@@ -430,8 +430,10 @@ func (s *Service) openCursor(ctx context.Context, cursor, binding string) (strin
 	if !ok || len(cursor) > 4096 {
 		return "", bad
 	}
+	// Only the canonical spelling opens: decoding skips CR and LF and ignores
+	// the padding bits of the last character, so one tag has many spellings.
 	got, err := base64.RawURLEncoding.DecodeString(tag)
-	if err != nil {
+	if err != nil || base64.RawURLEncoding.EncodeToString(got) != tag {
 		return "", bad
 	}
 	want, err := s.hasher.MAC(ctx, "cursor", []byte(binding+"\x00"+enc))
