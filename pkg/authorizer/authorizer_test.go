@@ -320,7 +320,7 @@ func TestDecidesPerRoute(t *testing.T) {
 	var calls []call
 	want := map[call]apikey.RouteScope{}
 	concrete := strings.NewReplacer("{keyId}", "key_01JD6B0C3XH5Q2M9T7R4W8N1PA", "{recordingId}", "rec-42",
-		"{orgId}", "org-7", "{invoiceId}", "inv-9", "{proxy+}", "2026/q3/summary")
+		"{tenantId}", "t-7", "{invoiceId}", "inv-9", "{proxy+}", "2026/q3/summary")
 	for _, r := range append(apikey.AdminRoutes(), mustRouteScopes(t)...) {
 		methods := []string{r.Method}
 		if r.Method == "ANY" {
@@ -336,7 +336,7 @@ func TestDecidesPerRoute(t *testing.T) {
 	for _, scopes := range [][]string{
 		{"keys:read"}, {"keys:write"}, {"keys:revoke"}, {"keys:verify"}, {"audit:read", "keys:read"},
 		{"recordings:read"}, {"recordings:audio"}, {"recordings:*"}, {"reports:read", "recordings:write"},
-		{"orgs:read"}, {"billing:read"},
+		{"profile:read"}, {"billing:read"},
 	} {
 		keys[strings.Join(scopes, "+")] = bearer(s.issue(t, apikey.CreateInput{Scopes: scopes}).Token)
 	}
@@ -395,7 +395,7 @@ func pathParamsAsStars(resource string) string {
 // key reaching a route whose scope it lacks because it shares a prefix with
 // one it holds: GET /recordings/{id} became GET/recordings/* in the Allow,
 // IAM's * spans /, so GET /recordings/{id}/audio was allowed to a key with
-// only recordings:read (and GET /orgs/{id} opened its billing route).
+// only recordings:read (and GET /tenants/{id} opened its billing route).
 func TestNestedRouteIsNotOpenedByItsParent(t *testing.T) {
 	s := newStack(t, defaultConfig(t))
 	for _, c := range []struct {
@@ -403,7 +403,7 @@ func TestNestedRouteIsNotOpenedByItsParent(t *testing.T) {
 		parent, parentPath, child, childPath string
 	}{
 		{"recordings:read", "/recordings/{recordingId}", "/recordings/r1", "/recordings/{recordingId}/audio", "/recordings/r1/audio"},
-		{"orgs:read", "/orgs/{orgId}", "/orgs/o1", "/orgs/{orgId}/billing/{invoiceId}", "/orgs/o1/billing/inv-1"},
+		{"profile:read", "/tenants/{tenantId}", "/tenants/t1", "/tenants/{tenantId}/billing/{invoiceId}", "/tenants/t1/billing/inv-1"},
 	} {
 		t.Run(c.scope, func(t *testing.T) {
 			iss := s.issue(t, apikey.CreateInput{Scopes: []string{c.scope}})

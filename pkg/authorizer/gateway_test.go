@@ -130,7 +130,7 @@ func TestNestedRoutesThroughTheGateway(t *testing.T) {
 	s := newStack(t, cfg)
 	g := newGateway(t, s.auth)
 	reader := bearer(s.issue(t, apikey.CreateInput{Scopes: []string{"recordings:read"}}).Token)
-	orgs := bearer(s.issue(t, apikey.CreateInput{Scopes: []string{"orgs:read"}}).Token)
+	profile := bearer(s.issue(t, apikey.CreateInput{Scopes: []string{"profile:read"}}).Token)
 	keysRead := s.issue(t, apikey.CreateInput{Scopes: []string{"keys:read"}})
 	audio := bearer(s.issue(t, apikey.CreateInput{Scopes: []string{"recordings:audio"}}).Token)
 	for _, c := range []struct {
@@ -142,9 +142,9 @@ func TestNestedRoutesThroughTheGateway(t *testing.T) {
 		{"GET", "/recordings/r1/audio", reader, 403, true}, // right after the cached Allow for /recordings/{recordingId}
 		{"GET", "/recordings/r2", reader, 200, false},      // same route: the cached Allow
 		{"GET", "/recordings/r2/audio", reader, 403, false},
-		{"GET", "/orgs/o1", orgs, 200, true},
-		{"GET", "/orgs/o1/billing/inv-1", orgs, 403, true},
-		{"GET", "/orgs/o2", orgs, 200, false},
+		{"GET", "/tenants/t1", profile, 200, true},
+		{"GET", "/tenants/t1/billing/inv-1", profile, 403, true},
+		{"GET", "/tenants/t2", profile, 200, false},
 		{"GET", "/v1/keys/" + keysRead.ID, bearer(keysRead.Token), 200, true},
 		{"POST", "/v1/keys/" + keysRead.ID + "/rotate", bearer(keysRead.Token), 403, true},
 		{"PATCH", "/v1/keys/" + keysRead.ID, bearer(keysRead.Token), 403, true},

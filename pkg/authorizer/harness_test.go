@@ -99,8 +99,8 @@ const routeScopes = `{
 	"GET /recordings/{recordingId}": "recordings:read",
 	"GET /recordings/{recordingId}/audio": "recordings:audio",
 	"POST /recordings": "recordings:write",
-	"GET /orgs/{orgId}": "orgs:read",
-	"GET /orgs/{orgId}/billing/{invoiceId}": "billing:read",
+	"GET /tenants/{tenantId}": "profile:read",
+	"GET /tenants/{tenantId}/billing/{invoiceId}": "billing:read",
 	"ANY /reports/{proxy+}": "reports:read"
 }`
 
