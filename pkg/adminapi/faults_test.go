@@ -443,7 +443,8 @@ func TestBatchRevokeFaults(t *testing.T) {
 }
 
 // TestColdContainerWithKMSDown: a container whose pepper is not loaded yet
-// cannot reach KMS; a create answers 500 and writes nothing.
+// cannot reach KMS; a create answers 500 (503 with Retry-After when KMS
+// throttles) and writes nothing.
 func TestColdContainerWithKMSDown(t *testing.T) {
 	s := newFaultStack(t)
 	for _, fa := range []keywardtest.Fault{keywardtest.Refuse, keywardtest.Throttle, keywardtest.Drop} {
@@ -454,7 +455,14 @@ func TestColdContainerWithKMSDown(t *testing.T) {
 			defer s.f.Clear()
 			before := s.keys.Scan(t)
 			resp := s.serve(t, req{method: "POST", resource: adminapi.ResourceKeys, body: map[string]any{"name": "cold " + fa.String(), "scopes": []string{"recordings:read"}}}, 5*time.Second)
-			resp.check(t, 500, "internal", "")
+			if fa == keywardtest.Throttle {
+				resp.check(t, 503, "unavailable", "")
+				if resp.Headers["Retry-After"] == "" {
+					t.Errorf("503 without Retry-After: %v", resp.Headers)
+				}
+			} else {
+				resp.check(t, 500, "internal", "")
+			}
 			if d := before.Diff(s.keys.Scan(t)); !d.Empty() {
 				t.Errorf("table changed: %v", d)
 			}

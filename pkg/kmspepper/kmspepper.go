@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/keyward/keyward/pkg/apikey"
 )
@@ -358,7 +359,7 @@ func (h *Hasher) create(ctx context.Context, v int) ([]byte, error) {
 		EncryptionContext: EncryptionContext(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("generate pepper v%d: %w", v, err)
+		return nil, kmsError(err, "generate pepper v%d", v)
 	}
 	if len(out.Plaintext) != pepperSize || len(out.CiphertextBlob) == 0 {
 		return nil, fmt.Errorf("generate pepper v%d: KMS returned a %d-byte data key and a %d-byte ciphertext, want %d and more than 0",
@@ -387,7 +388,7 @@ func (h *Hasher) decrypt(ctx context.Context, rec apikey.PepperRecord) ([]byte, 
 	}
 	out, err := h.kms.Decrypt(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("decrypt pepper v%d: %w", rec.Version, err)
+		return nil, kmsError(err, "decrypt pepper v%d", rec.Version)
 	}
 	if len(out.Plaintext) != pepperSize {
 		return nil, fmt.Errorf("decrypt pepper v%d: KMS returned %d bytes, want %d", rec.Version, len(out.Plaintext), pepperSize)
@@ -399,4 +400,15 @@ func hmacSHA256(key, data []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write(data)
 	return m.Sum(nil)
+}
+
+// kmsError adds context to a KMS error. KMS throttling (after the SDK's
+// retries) is apikey.ErrUnavailable, so callers answer 503 with Retry-After;
+// the KMS text stays in the wrapped error for the log, never in an answer.
+func kmsError(err error, format string, args ...any) error {
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ThrottlingException" {
+		return fmt.Errorf(format+": %w (%w)", append(args, apikey.ErrUnavailable, err)...)
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }
