@@ -1,4 +1,4 @@
-// Package adminapi serves keyward's key-administration routes (DESIGN §4) on
+// Package adminapi serves keyward's key-administration routes on
 // API Gateway: it reads the request through pkg/apigw, calls the key
 // lifecycle service and encodes the result. Each Lambda function mounts only
 // its own route set (CreateRoutes, ListRoutes, EditRoutes, RevokeRoutes).

@@ -9,7 +9,7 @@ type RouteScope struct {
 	Scope  string
 }
 
-// adminRoutes is DESIGN §3's table of keyward's own routes.
+// adminRoutes are keyward's own routes and the scope each needs.
 var adminRoutes = []RouteScope{
 	{Method: "POST", Path: "/v1/keys", Scope: ScopeWrite},
 	{Method: "PATCH", Path: "/v1/keys/{keyId}", Scope: ScopeWrite},
@@ -24,7 +24,7 @@ var adminRoutes = []RouteScope{
 }
 
 // AdminRoutes returns keyward's own routes and the scope each needs
-// (DESIGN §3). keys:admin implies every one of them (see HasScope).
+// keys:admin implies every one of them (see HasScope).
 func AdminRoutes() []RouteScope { return append([]RouteScope(nil), adminRoutes...) }
 
 // Allows reports whether a key holding scopes may call the route.

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// VerifyCode is the outcome of checking a credential (DESIGN §4, /v1/verify).
+// VerifyCode is the outcome of checking a credential (POST /v1/verify and the authorizer).
 type VerifyCode string
 
 // Verification outcomes.

@@ -1,4 +1,4 @@
-// Package audit is keyward's audit trail domain (DESIGN §6): the append-only
+// Package audit is keyward's audit trail domain: the append-only
 // record of who did what to which key, built from the keys table's stream
 // images, and the tenant-scoped query over those records. It has no AWS
 // imports: the stream adapter (auditstream) turns stream records into Events,

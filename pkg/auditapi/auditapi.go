@@ -1,4 +1,4 @@
-// Package auditapi serves GET /v1/audit (DESIGN §4, §6) on API Gateway: it
+// Package auditapi serves GET /v1/audit on API Gateway: it
 // reads the request through pkg/apigw, asks the audit service for one page of
 // the caller's tenant's audit records and encodes it.
 package auditapi

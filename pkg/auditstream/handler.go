@@ -1,4 +1,4 @@
-// Package auditstream is the keys table's stream consumer (DESIGN §6): it
+// Package auditstream is the keys table's stream consumer: it
 // turns each stream record of a key item into at most one audit record and
 // appends it to the audit table. It skips non-key items (usage, name claims,
 // peppers) and changes of nothing audited (lastUsedAt, bookkeeping), never

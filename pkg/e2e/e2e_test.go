@@ -182,7 +182,7 @@ func issuedFrom(t *testing.T, r *response) issued {
 	return k
 }
 
-// revocationTarget is DESIGN §8's bound: a revoked key (or a secret rotated
+// revocationTarget is the revocation bound: a revoked key (or a secret rotated
 // away without grace) is refused everywhere within 5 s, caching on.
 const revocationTarget = 5 * time.Second
 

@@ -1,7 +1,9 @@
 // Package lastused records when keys were last used, at most once per
 // interval per key: an in-memory throttle in front of the store's conditional
-// write to the key's usage item (DESIGN §5, §9). A failed write is logged and
-// otherwise ignored, so recording use never fails a request.
+// write to the key's usage item. The usage item is its own small item, so a
+// use touches neither the key item, its stream (the audit trail) nor the
+// tenant's listing index. A failed write is logged and otherwise ignored, so
+// recording use never fails a request.
 package lastused
 
 import (

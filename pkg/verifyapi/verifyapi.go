@@ -1,4 +1,4 @@
-// Package verifyapi serves GET /v1/whoami and POST /v1/verify (DESIGN §4):
+// Package verifyapi serves GET /v1/whoami and POST /v1/verify:
 // who the calling key is, and whether a token is valid, for services that
 // are not behind API Gateway. /v1/verify checks the token with apikey.Verify,
 // the code the authorizer uses, against the store directly (no cache), so a
