@@ -330,6 +330,7 @@ func TestVerifyAgreesWithTheAuthorizer(t *testing.T) {
 			_, body := s.call(t, "POST", verifyapi.ResourceVerify, "keys:verify", tokenBody(tok))
 			req := events.APIGatewayCustomAuthorizerRequestTypeRequest{
 				Type: "REQUEST", MethodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/v1/whoami",
+				HTTPMethod: "GET", Resource: "/v1/whoami", Path: "/v1/whoami",
 				Headers: map[string]string{"Authorization": "Bearer " + tok},
 			}
 			resp, err := a.Handle(ctx, req)
