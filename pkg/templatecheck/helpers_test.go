@@ -7,8 +7,11 @@ import (
 	"testing"
 )
 
-// mustPaths finds the repository and ../shared/schema, or stops the test
-// saying what is missing.
+// schemaDir holds the schemas the tests validate against, with their
+// sources and licences in its README.md.
+const schemaDir = "testdata/schema"
+
+// mustPaths finds the repository, or stops the test saying what is missing.
 func mustPaths(tb testing.TB) Paths {
 	tb.Helper()
 	p, err := FindPaths(".")
@@ -18,22 +21,40 @@ func mustPaths(tb testing.TB) Paths {
 	return p
 }
 
-func TestFindPathsNamesMissingSchemas(t *testing.T) {
-	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	if err := os.MkdirAll(filepath.Join(repo, "functions"), 0o755); err != nil {
+func TestFindPathsFromASubdirectory(t *testing.T) {
+	p := mustPaths(t)
+	for _, f := range []string{p.Template, filepath.Join(p.Root, "go.mod"), filepath.Join(p.Root, "functions")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("FindPaths(.) = %+v: %v", p, err)
+		}
+	}
+}
+
+// TestSchemasNameTheirSource keeps the copied schemas traceable: each file
+// is named in the README.md beside it, which also names the licence files.
+func TestSchemasNameTheirSource(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(schemaDir, "README.md"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(repo, "template.yaml"), []byte("Resources: {}\n"), 0o644); err != nil {
+	files, err := filepath.Glob(filepath.Join(schemaDir, CloudFormationDir, "*.json"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := FindPaths(filepath.Join(repo, "functions"))
-	if err == nil {
-		t.Fatal("FindPaths found schemas in an empty directory")
+	if len(files) == 0 {
+		t.Fatalf("no schema in %s", filepath.Join(schemaDir, CloudFormationDir))
 	}
-	for _, want := range []string{SAMSchemaFile, filepath.Join(dir, "shared", "schema"), "beside the repository"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
+	files = append(files, filepath.Join(schemaDir, SAMSchemaFile))
+	lic, err := filepath.Glob(filepath.Join(schemaDir, "LICENSE.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lic) < 2 {
+		t.Errorf("licence files %v, want one per source", lic)
+	}
+	for _, f := range append(files, lic...) {
+		if !strings.Contains(string(readme), "`"+filepath.Base(f)+"`") {
+			t.Errorf("%s/README.md does not name %s", schemaDir, filepath.Base(f))
 		}
 	}
 }

@@ -328,8 +328,8 @@ func EventSourceActions(f *samtemplate.ServerlessFunction) map[string]bool {
 // (FlushStageAuthorizersCache). A function cannot name its own API there:
 // the API's definition refers to the function's ARN, the function to its
 // role, so a role policy naming the API is a circular dependency. (A
-// separate AWS::IAM::Policy attached to the role would break the cycle; the
-// shared schemas have none for it.)
+// separate AWS::IAM::Policy attached to the role would break the cycle;
+// testdata/schema has no schema for that type.)
 func CheckPolicies(stmts []Statement, needs []Need, readsIndex bool, extra map[string]bool) []error {
 	var errs []error
 	granted := make(map[string]string) // lower case → as written

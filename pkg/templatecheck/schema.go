@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -21,7 +21,8 @@ import (
 	"github.com/keyward/keyward/pkg/samtemplate"
 )
 
-// Locations of the schemas inside Paths.Schemas.
+// Locations of the schemas inside the file system NewValidator reads (the
+// package's testdata/schema in its tests).
 const (
 	// SAMSchemaFile is the official SAM schema (draft-04).
 	SAMSchemaFile = "sam.schema.json"
@@ -62,7 +63,7 @@ func SchemaFileName(resourceType string) string {
 // is, whatever type, enum or pattern the schema declares for it; keywords
 // the validator does not know (readOnlyProperties, cfnLint, ...) are ignored.
 type Validator struct {
-	dir string
+	fsys fs.FS
 
 	mu  sync.Mutex
 	sam *jsonschema.Compiler
@@ -71,10 +72,10 @@ type Validator struct {
 	cache   map[string]*jsonschema.Schema
 }
 
-// NewValidator reads the SAM schema from dir (Paths.Schemas). The
-// CloudFormation schemas are read on first use.
-func NewValidator(dir string) (*Validator, error) {
-	doc, err := loadSchema(filepath.Join(dir, SAMSchemaFile))
+// NewValidator reads the SAM schema from fsys. The CloudFormation schemas
+// are read on first use.
+func NewValidator(fsys fs.FS) (*Validator, error) {
+	doc, err := loadSchema(fsys, SAMSchemaFile)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +83,7 @@ func NewValidator(dir string) (*Validator, error) {
 	if defs == nil {
 		return nil, fmt.Errorf("templatecheck: %s has no definitions", SAMSchemaFile)
 	}
-	v := &Validator{dir: dir, samDefs: make(map[string]string), cache: make(map[string]*jsonschema.Schema)}
+	v := &Validator{fsys: fsys, samDefs: make(map[string]string), cache: make(map[string]*jsonschema.Schema)}
 	for name, d := range defs {
 		m, _ := d.(map[string]any)
 		props, _ := m["properties"].(map[string]any)
@@ -144,7 +145,7 @@ func (v *Validator) ValidateResource(r map[string]any) error {
 	if strings.HasPrefix(typ, "Custom::") || typ == "AWS::CloudFormation::CustomResource" {
 		return fmt.Errorf("%s: custom resources have no schema to check against", typ)
 	}
-	file := filepath.Join(v.dir, CloudFormationDir, SchemaFileName(typ))
+	file := path.Join(CloudFormationDir, SchemaFileName(typ))
 	props := r["Properties"]
 	if props == nil {
 		props = map[string]any{}
@@ -193,7 +194,7 @@ func (v *Validator) schema(key, loc string) (*jsonschema.Schema, error) {
 	if loc != "" {
 		s, err = v.sam.Compile(loc)
 	} else {
-		s, err = compileRegistrySchema(key)
+		s, err = compileRegistrySchema(v.fsys, key)
 	}
 	if err != nil {
 		return nil, err
@@ -202,11 +203,11 @@ func (v *Validator) schema(key, loc string) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-func compileRegistrySchema(file string) (*jsonschema.Schema, error) {
-	if _, err := os.Stat(file); err != nil {
-		return nil, fmt.Errorf("no CloudFormation schema for this type: %s is missing (copy it from cfn-lint's src/cfnlint/data/schemas/providers/us_east_1/)", file)
+func compileRegistrySchema(fsys fs.FS, file string) (*jsonschema.Schema, error) {
+	if _, err := fs.Stat(fsys, file); err != nil {
+		return nil, fmt.Errorf("no CloudFormation schema for this type: %s is missing (copy it unchanged from cfn-lint's src/cfnlint/data/schemas/providers/us_east_1/ and name its source in the schemas' README.md)", file)
 	}
-	doc, err := loadSchema(file)
+	doc, err := loadSchema(fsys, file)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +217,7 @@ func compileRegistrySchema(file string) (*jsonschema.Schema, error) {
 	delete(doc, "$id")
 	acceptIntrinsics(doc)
 	c := newCompiler(jsonschema.Draft7)
-	name := filepath.Base(file)
+	name := path.Base(file)
 	if err := c.AddResource(name, doc); err != nil {
 		return nil, fmt.Errorf("templatecheck: %s: %w", name, err)
 	}
@@ -242,8 +243,8 @@ func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("templatecheck: refusing to load %s: schemas must be self-contained", url)
 }
 
-func loadSchema(file string) (map[string]any, error) {
-	f, err := os.Open(file)
+func loadSchema(fsys fs.FS, file string) (map[string]any, error) {
+	f, err := fsys.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("templatecheck: %w", err)
 	}
@@ -391,7 +392,7 @@ func schemaName(key string) string {
 	if s, ok := strings.CutPrefix(key, "sam#"); ok {
 		return SAMSchemaFile + " (" + s + ")"
 	}
-	return filepath.Join(CloudFormationDir, filepath.Base(key))
+	return path.Join(CloudFormationDir, path.Base(key))
 }
 
 var printer = message.NewPrinter(language.English)

@@ -1,6 +1,7 @@
 package templatecheck
 
 import (
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,13 +15,12 @@ var (
 	validatorErr  error
 )
 
-// mustValidator compiles the shared schemas once per test binary.
+// mustValidator compiles the schemas in schemaDir once per test binary.
 func mustValidator(tb testing.TB) *Validator {
 	tb.Helper()
-	paths := mustPaths(tb)
-	validatorOnce.Do(func() { validator, validatorErr = NewValidator(paths.Schemas) })
+	validatorOnce.Do(func() { validator, validatorErr = NewValidator(os.DirFS(schemaDir)) })
 	if validatorErr != nil {
-		tb.Fatal(validatorErr)
+		tb.Fatalf("%v (the schemas are in %s)", validatorErr, schemaDir)
 	}
 	return validator
 }

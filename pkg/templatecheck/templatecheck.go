@@ -26,13 +26,12 @@
 //     Authorization header, source IP, method and resource path, since each
 //     answer holds for one route only.
 //
-// The schemas live outside the repository, in ../shared/schema beside the
-// clone, as CI has them.
+// The schemas are unchanged copies of the official SAM schema and of
+// CloudFormation registry schemas, in testdata/schema with their sources and
+// licences.
 package templatecheck
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/keyward/keyward/pkg/samtemplate"
@@ -45,25 +44,13 @@ type Paths struct {
 	Root string
 	// Template is Root/template.yaml.
 	Template string
-	// Schemas is Root/../shared/schema, holding sam.schema.json and
-	// cloudformation/*.json.
-	Schemas string
 }
 
-// FindPaths finds the repository from startDir (or any parent) and the shared
-// schema directory beside it. A missing schema directory is an error saying
-// where it was expected, since CI checks out shared/ next to the clone.
+// FindPaths finds the repository from startDir (or any parent).
 func FindPaths(startDir string) (Paths, error) {
 	tmpl, err := samtemplate.Find(startDir)
 	if err != nil {
 		return Paths{}, err
 	}
-	root := filepath.Dir(tmpl)
-	p := Paths{Root: root, Template: tmpl, Schemas: filepath.Join(filepath.Dir(root), "shared", "schema")}
-	for _, f := range []string{SAMSchemaFile, CloudFormationDir} {
-		if _, err := os.Stat(filepath.Join(p.Schemas, f)); err != nil {
-			return Paths{}, fmt.Errorf("templatecheck: %s not found: the SAM and CloudFormation schemas are expected in ../shared/schema beside the repository (%s): %w", f, p.Schemas, err)
-		}
-	}
-	return p, nil
+	return Paths{Root: filepath.Dir(tmpl), Template: tmpl}, nil
 }
