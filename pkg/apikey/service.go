@@ -375,6 +375,9 @@ func (s *Service) List(ctx context.Context, c Caller, in ListInput) (*Page, erro
 			return nil, Invalid("q", "must be at most %d characters without control characters", MaxNameLen)
 		}
 		q.NamePrefix = NameKey(in.Q)
+		if len(q.NamePrefix) > MaxNameKeyBytes {
+			return nil, Invalid("q", "is too long once normalised for comparison")
+		}
 	}
 	binding := strings.Join([]string{c.TenantID, string(q.Status), q.Type, q.NamePrefix}, "\x00")
 	if in.Cursor != "" {

@@ -183,3 +183,14 @@ func TestMetadataAndDescriptionRefuseControlCharacters(t *testing.T) {
 		})
 	}
 }
+
+// TestALongSearchIsABadRequest: a q whose comparison form would not fit a
+// DynamoDB key is a 400 naming q, not a 500 from DynamoDB.
+func TestALongSearchIsABadRequest(t *testing.T) {
+	st := newStack(t, apikey.Config{})
+	admin, _ := st.bootstrap(t, "acme")
+	_, err := st.svc.List(context.Background(), admin, apikey.ListInput{Q: strings.Repeat("\uFDFA", 128)})
+	if e, ok := apikey.AsError(err); !ok || e.Code != apikey.ECodeInvalid || e.Field != "q" {
+		t.Fatalf("err = %v, want invalid_request naming q", err)
+	}
+}
