@@ -8,7 +8,7 @@ import (
 )
 
 // MaxKeyCacheTTL is the longest in-memory key cache accepted: revocation must
-// reach every container within seconds (DESIGN §8).
+// reach every container within seconds.
 const MaxKeyCacheTTL = time.Minute
 
 // ReadConfig reads the authorizer's own settings through getenv (os.Getenv

@@ -11,9 +11,8 @@
 //     resolves, and every parameter is used (References);
 //   - each functions/<name> folder is built by exactly one template function
 //     (its Makefile target build-<LogicalId> builds ./functions/<name> for
-//     arm64 into $(ARTIFACTS_DIR)/bootstrap), and DESIGN §4's routes are Api
-//     events of the functions DESIGN §1 assigns them to, behind the
-//     authorizer;
+//     arm64 into $(ARTIFACTS_DIR)/bootstrap), and every admin route is an
+//     Api event of the function that serves it, behind the authorizer;
 //   - each function's Globals + Environment set every environment variable
 //     its reachable code reads (AWS_* and Lambda's own excepted), and its
 //     inline policies grant every IAM action its reachable AWS SDK calls

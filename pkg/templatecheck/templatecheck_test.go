@@ -16,8 +16,9 @@ import (
 	"github.com/keyward/keyward/pkg/samtemplate"
 )
 
-// designFunctions are DESIGN §1's functions: the folder under functions/
-// and, per §7, the template logical ID a local run invokes it by.
+// designFunctions are keyward's functions: the folder under functions/ and
+// the template logical ID a local run (and the Lambda invoke endpoint)
+// knows it by.
 var designFunctions = map[string]string{
 	"create":      "CreateFunction",
 	"list":        "ListFunction",
@@ -29,8 +30,8 @@ var designFunctions = map[string]string{
 	"authorizer":  "AuthorizerFunction",
 }
 
-// designRoutes are DESIGN §4's routes and, per §1, the function folder
-// serving each.
+// designRoutes are keyward's admin routes and the function folder serving
+// each.
 var designRoutes = map[string]string{
 	"POST /v1/keys":                "create",
 	"GET /v1/keys":                 "list",
@@ -232,7 +233,7 @@ func TestEachFunctionFolderIsOneTemplateFunction(t *testing.T) {
 				t.Errorf("Handler, Runtime, Architectures = %q, %q, %v; want bootstrap, provided.al2023, [arm64]", f.Handler, f.Runtime, f.Architectures)
 			}
 			if want, ok := designFunctions[folder]; ok && want != id {
-				t.Errorf("functions/%s is %s in the template, want %s (DESIGN §7 names the functions)", folder, id, want)
+				t.Errorf("functions/%s is %s in the template, want %s (functions are known by these logical IDs)", folder, id, want)
 			}
 		})
 	}
@@ -262,10 +263,10 @@ func TestEachFunctionFolderIsOneTemplateFunction(t *testing.T) {
 		for _, folder := range sortedIDs(designFunctions) {
 			id := designFunctions[folder]
 			if !slices.Contains(r.folders, folder) {
-				t.Errorf("functions/%s (DESIGN §1) does not exist yet", folder)
+				t.Errorf("functions/%s does not exist yet", folder)
 			}
 			if _, ok := r.functions[id]; !ok {
-				t.Errorf("template function %s (DESIGN §7) does not exist yet", id)
+				t.Errorf("template function %s does not exist yet", id)
 			}
 		}
 	})
@@ -326,7 +327,7 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 			case !ok:
 				t.Errorf("%s: RestApiId names %s, which is not an AWS::Serverless::Api", key, rt.ev.API)
 			case rt.ev.Authorizer == "NONE":
-				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); DESIGN §3 needs a valid key on every route", key)
+				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); every route needs a valid key", key)
 			case api.DefaultAuthorizer == "" && rt.ev.Authorizer == "":
 				t.Errorf("%s: API %s has no DefaultAuthorizer and the event names none", key, api.LogicalID)
 			}
@@ -335,7 +336,7 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 	t.Run("NoOtherRoutes", func(t *testing.T) {
 		for _, key := range sortedIDs(routes) {
 			if _, ok := designRoutes[key]; !ok {
-				t.Errorf("Api event %s of %s is not a route of DESIGN §4", key, routes[key].fn)
+				t.Errorf("Api event %s of %s is not one of keyward's routes", key, routes[key].fn)
 			}
 		}
 	})
@@ -527,7 +528,7 @@ func TestTemplateIsComplete(t *testing.T) {
 			}
 		}
 		if v := lookupPath(resources["KeysTable"].Properties, "StreamSpecification", "StreamViewType"); v != "NEW_AND_OLD_IMAGES" {
-			t.Errorf("KeysTable stream = %v, want NEW_AND_OLD_IMAGES (DESIGN §6)", v)
+			t.Errorf("KeysTable stream = %v, want NEW_AND_OLD_IMAGES (the audit trail needs both images)", v)
 		}
 	})
 	t.Run("KMSKey", func(t *testing.T) {
@@ -557,14 +558,14 @@ func TestTemplateIsComplete(t *testing.T) {
 			t.Errorf("stream event reads %s %s, want the DynamoDB stream of KeysTable", ev.Type, ev.StreamTable)
 		}
 		if !ev.ReportBatchItemFailures {
-			t.Error("FunctionResponseTypes lacks ReportBatchItemFailures (DESIGN §6: partial batch failures)")
+			t.Error("FunctionResponseTypes lacks ReportBatchItemFailures (one bad record must not block the batch)")
 		}
 		if len(ev.FilterPatterns) == 0 {
-			t.Error("no FilterCriteria: DESIGN §9 passes key items only")
+			t.Error("no FilterCriteria: the stream must pass key items only (usage and name-claim writes cost the audit function nothing)")
 		}
 		dlq, _, ok := samtemplate.RefTarget(ev.OnFailure)
 		if !ok || resources[dlq].Type != "AWS::SQS::Queue" {
-			t.Errorf("DestinationConfig.OnFailure = %v, want an SQS queue of the template (DESIGN §6)", ev.OnFailure)
+			t.Errorf("DestinationConfig.OnFailure = %v, want an SQS queue of the template (failed batches must go somewhere)", ev.OnFailure)
 		}
 	})
 	t.Run("Alarms", func(t *testing.T) {
@@ -648,7 +649,7 @@ func findAlarm(alarms map[string]samtemplate.Resource, namespace, metric, dimens
 }
 
 // checkErrorBody reports why a gateway response body does not render to
-// DESIGN §4's {"error":{"code":…,"message":…}}, or "". API Gateway
+// the API's error shape {"error":{"code":…,"message":…}}, or "". API Gateway
 // substitutes $context variables first: $context.error.messageString is
 // already a quoted JSON string, $context.error.message is not.
 func checkErrorBody(body string) string {
