@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: all build test unit lint bootstrap pepper-rotate deps clean run deploy bench
+.PHONY: all build test unit lint bootstrap pepper-rotate deps clean run deploy bench load
 
 all: build
 
@@ -59,6 +59,18 @@ run: deps
 	@mkdir -p .local/bin
 	$(GO) build -o .local/bin/keyward-local ./scripts/localstack
 	@exec .local/bin/keyward-local $(RUN_FLAGS)
+
+## load: the local stack under load (README: "Load run"), minutes long, never part of
+## `make test`: LOAD_CLIENTS concurrent clients for LOAD_DURATION or LOAD_OPS operations,
+## then the checks (no 5xx, every key listed, revoked keys refused, one audit record per write)
+LOAD_CLIENTS  ?= 200
+LOAD_DURATION ?= 60s
+LOAD_OPS      ?= 50000
+LOAD_FLAGS    ?=
+load: deps
+	@mkdir -p .local/bin
+	$(GO) build -o .local/bin/keyward-load ./scripts/load
+	@exec .local/bin/keyward-load -clients $(LOAD_CLIENTS) -duration $(LOAD_DURATION) -ops $(LOAD_OPS) $(LOAD_FLAGS)
 
 ## bench: the authorizer's benchmarks against DynamoDB Local (not timed tests):
 ## cached hot path beside an HMAC-SHA256 floor, uncached path beside a bare GetItem

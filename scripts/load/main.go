@@ -1,0 +1,342 @@
+// Command load is `make load`: it starts the whole local stack (as `make
+// run` does, from template.yaml, on free 127.0.0.1 ports with a fresh data
+// directory, authorizer caching at the template's defaults) and drives it
+// through the gateway with many concurrent clients mixing create, list,
+// verify (POST /v1/verify, and GET /v1/whoami authenticated by the keys the
+// run created), rotate, revoke and batch revoke, bounded by a duration and
+// an operation count. Every write is made with the bootstrapped tenant's
+// admin token; the created keys hold keys:read and keys:verify.
+//
+// It then prints the figures (requests, status histogram and latency
+// percentiles per kind of operation) and checks, exiting 1 if one fails:
+//
+//   - no response had a 5xx status (nor went unanswered);
+//   - every key created (201) is listed by GET /v1/keys, exactly once;
+//   - every token ever issued for a revoked key gets 401 at the gateway
+//     within 5 s, and POST /v1/verify says REVOKED;
+//   - once the stream poller has drained, GET /v1/audit holds exactly one
+//     key.created per create, one key.rotated per rotation answered 200 and
+//     one key.revoked per revoked key;
+//   - no outcome contradicted what the client knew of its own keys (a 401
+//     for an active key, VALID for a revoked one, ...);
+//   - no secret issued during the run appears in the stack's logs.
+//
+// It is minutes long, so `make test` never runs it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/keyward/keyward/pkg/lambdaemu"
+	"github.com/keyward/keyward/pkg/localstack"
+	"github.com/keyward/keyward/pkg/samtemplate"
+)
+
+// params collects repeated -param Name=Value flags.
+type params map[string]string
+
+func (p params) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p params) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want Name=Value, got %q", s)
+	}
+	p[k] = v
+	return nil
+}
+
+// config is the run's settings, from the flags.
+type config struct {
+	clients     int
+	duration    time.Duration
+	maxOps      int64
+	concurrency int
+	auditWait   time.Duration
+	ramp        time.Duration
+	seed        uint64
+	keep        bool
+	params      params
+}
+
+func main() {
+	cfg := config{params: params{}}
+	flag.IntVar(&cfg.clients, "clients", 200, "concurrent clients")
+	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "how long clients start new operations")
+	flag.Int64Var(&cfg.maxOps, "ops", 50000, "operations at most, over all clients")
+	flag.IntVar(&cfg.concurrency, "concurrency", lambdaemu.DefaultMaxConcurrency, "processes per function, at most (as make run's -concurrency)")
+	flag.DurationVar(&cfg.ramp, "ramp", -1, "clients start evenly over this time (default: a sixth of -duration, at most 10s)")
+	flag.DurationVar(&cfg.auditWait, "audit-wait", 2*time.Minute, "how long to wait for the stream poller to write every audit record")
+	flag.Uint64Var(&cfg.seed, "seed", 0, "seed of the operation mix (0: from the clock)")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the data directory and the stack's log even when every check passes")
+	flag.Var(cfg.params, "param", "template parameter override Name=Value (repeatable)")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./scripts/load [flags]\n\nStarts the local stack and puts it under load through the gateway, then checks the outcome.\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if cfg.clients < 1 || cfg.duration <= 0 || cfg.maxOps < 1 || cfg.concurrency < 1 {
+		fmt.Fprintln(os.Stderr, "load: -clients, -duration, -ops and -concurrency must be positive")
+		os.Exit(2)
+	}
+	if cfg.ramp < 0 {
+		cfg.ramp = min(cfg.duration/6, 10*time.Second)
+	}
+	if cfg.seed == 0 {
+		cfg.seed = uint64(time.Now().UnixNano())
+	}
+	dieWithParent()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	passed, err := run(ctx, cfg, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
+	if !passed {
+		os.Exit(1)
+	}
+}
+
+// run starts the stack, runs the load and the checks, and reports whether
+// every check passed; err is for a run that could not be made.
+func run(ctx context.Context, cfg config, out io.Writer) (passed bool, err error) {
+	dir, err := os.MkdirTemp("", "keyward-load-")
+	if err != nil {
+		return false, err
+	}
+	logPath := filepath.Join(dir, "stack.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		_ = logFile.Close()
+		if passed && !cfg.keep {
+			_ = os.RemoveAll(dir)
+		} else {
+			fmt.Fprintf(out, "\nThe stack's log and data are kept in %s\n", dir)
+		}
+	}()
+	logs := &lockedWriter{w: logFile}
+
+	wd, err := os.Getwd()
+	if err != nil {
+		return false, err
+	}
+	tmplPath, err := samtemplate.Find(wd)
+	if err != nil {
+		return false, err
+	}
+	tmpl, err := samtemplate.Load(tmplPath)
+	if err != nil {
+		return false, err
+	}
+	values := tmpl.ParameterValues(cfg.params)
+
+	fmt.Fprintf(out, "load: starting the local stack (data and log in %s)…\n", dir)
+	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	t0 := time.Now()
+	st, err := localstack.Start(startCtx, localstack.Options{
+		RepoRoot:       filepath.Dir(tmplPath),
+		DataDir:        filepath.Join(dir, "data"),
+		Parameters:     cfg.params,
+		MaxConcurrency: cfg.concurrency,
+		Output:         logs,
+		Terminal:       io.Discard, // the token is read from its file
+		LogLevel:       slog.LevelInfo,
+	})
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("the local stack did not start (log: %s): %w", logPath, err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "load: stop the stack:", err)
+		}
+	}()
+	startup := time.Since(t0)
+	raw, err := os.ReadFile(st.TokenFile)
+	if err != nil {
+		return false, err
+	}
+	adminToken := strings.TrimSpace(string(raw))
+
+	a, err := newAPI(st.APIURL, cfg.clients)
+	if err != nil {
+		return false, err
+	}
+	who := a.do(ctx, http.MethodGet, "/v1/whoami", bearer(adminToken), nil)
+	if who.err != nil || who.status != http.StatusOK {
+		return false, fmt.Errorf("the admin token is refused: status %d %v", who.status, who.err)
+	}
+	fmt.Fprintf(out, "load: stack up in %v: API %s, DynamoDB Local %s, KMS %s; AuthorizerCacheTtl=%ss KeyCacheTtl=%ss; up to %d processes per function\n",
+		startup.Round(100*time.Millisecond), st.APIURL, st.DynamoDBURL, st.KMSURL, values["AuthorizerCacheTtl"], values["KeyCacheTtl"], cfg.concurrency)
+	fmt.Fprintf(out, "load: %d clients (starting over %v) for %v or %d operations, whichever ends first (seed %d, %d CPUs)…\n",
+		cfg.clients, cfg.ramp, cfg.duration, cfg.maxOps, cfg.seed, runtime.NumCPU())
+
+	// The load: the clients start evenly over the ramp (the first thing
+	// each does is create a key: 200 creates at one instant would measure
+	// the queue, not the service), then all run at once, and stop starting
+	// operations at stopAt or after maxOps; operations under way finish (a
+	// write cut off would leave the checks guessing).
+	t1 := time.Now()
+	w := newWorkload(ctx, a, adminToken, t1.Add(cfg.duration), cfg.maxOps)
+	clients := make([]*client, cfg.clients)
+	for i := range clients {
+		clients[i] = newClient(i, w, cfg.seed)
+	}
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i, c := range clients {
+		delay := cfg.ramp * time.Duration(i) / time.Duration(len(clients))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			time.Sleep(delay)
+			c.run()
+		}()
+	}
+	sampling := make(chan struct{})
+	var inFlightSum, inFlightN int64
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sampling:
+				return
+			case <-tick.C:
+				inFlightSum += a.inFlight.Load()
+				inFlightN++
+			}
+		}
+	}()
+	close(gate)
+	wg.Wait()
+	sampling <- struct{}{}
+	wall := time.Since(t1)
+	if ctx.Err() != nil {
+		return false, errors.New("interrupted")
+	}
+
+	var samples []sample
+	for _, c := range clients {
+		samples = append(samples, c.samples...)
+	}
+	keys := w.allKeys()
+	stopped := "duration"
+	if w.started.Load() > cfg.maxOps {
+		stopped = "operation count"
+	}
+	meanInFlight := 0.0
+	if inFlightN > 0 {
+		meanInFlight = float64(inFlightSum) / float64(inFlightN)
+	}
+	fmt.Fprintf(out, "\nload: %d requests in %v (stopped by the %s): %.1f requests/s; in flight: at most %d, on average %.1f\n\n",
+		len(samples), wall.Round(10*time.Millisecond), stopped, float64(len(samples))/wall.Seconds(), a.maxInFlight.Load(), meanInFlight)
+	printTable(out, summarize(samples), kinds)
+
+	// The checks.
+	t2 := time.Now()
+	ch := newChecker(w)
+	checks := []check{
+		ch.checkListed(ctx, keys),
+		ch.checkRevoked(ctx, keys),
+		ch.checkAudit(ctx, keys, cfg.auditWait),
+	}
+	if ctx.Err() != nil {
+		return false, errors.New("interrupted")
+	}
+	fmt.Fprintf(out, "\nchecks: %v, their own requests:\n\n", time.Since(t2).Round(100*time.Millisecond))
+	printTable(out, summarize(ch.c.samples), []kind{opCheck})
+
+	checks = append([]check{serverErrorCheck(w)}, checks...)
+	checks = append(checks, unexpectedCheck(w), checkLogs(logPath, keys, adminToken))
+	fmt.Fprintln(out)
+	passed = true
+	for _, c := range checks {
+		verdict := "PASS"
+		if !c.ok {
+			verdict, passed = "FAIL", false
+		}
+		fmt.Fprintf(out, "%s  %s: %s\n", verdict, c.name, c.detail)
+		for _, n := range c.notes {
+			fmt.Fprintf(out, "        %s\n", n)
+		}
+	}
+	fmt.Fprintf(out, "\nload: total wall time %v (stack start %v, load %v, checks %v)\n",
+		time.Since(t0).Round(100*time.Millisecond), startup.Round(100*time.Millisecond), wall.Round(100*time.Millisecond), time.Since(t2).Round(100*time.Millisecond))
+	return passed, nil
+}
+
+// serverErrorCheck: no response had a 5xx status, and every request got a
+// response.
+func serverErrorCheck(w *workload) check {
+	c := check{name: "0 responses with status 5xx", ok: true}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.serverErrors {
+		if e.err != "" {
+			c.fail("%s %s %s: no response: %s", e.kind, e.method, e.route, e.err)
+		} else {
+			c.fail("%s %s %s: %d (gateway request %s) %s", e.kind, e.method, e.route, e.status, e.requestID, e.body)
+		}
+	}
+	c.ok = w.nServerErrs == 0
+	c.detail = fmt.Sprintf("%d 5xx or unanswered, load and checks together", w.nServerErrs)
+	return c
+}
+
+// unexpectedCheck: no outcome contradicted what a client knew of its own
+// keys.
+func unexpectedCheck(w *workload) check {
+	c := check{name: "no unexpected outcome", ok: true}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	var parts []string
+	for _, k := range kinds {
+		if w.nUnexpected[k] > 0 {
+			n += w.nUnexpected[k]
+			parts = append(parts, fmt.Sprintf("%s %d", k, w.nUnexpected[k]))
+		}
+	}
+	for _, u := range w.unexpected {
+		c.fail("%s", u)
+	}
+	c.ok = n == 0
+	c.detail = fmt.Sprintf("%d (%s)", n, strings.Join(parts, ", "))
+	if n == 0 {
+		c.detail = "0: every status and verify code matched the client's own keys' state"
+	}
+	return c
+}
+
+// lockedWriter serialises writes to the stack's log.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
