@@ -94,7 +94,7 @@ func main() {
 		os.Exit(2)
 	}
 	if cfg.ramp < 0 {
-		cfg.ramp = min(cfg.duration/6, 10*time.Second)
+		cfg.ramp = min(cfg.duration/6, 10*time.Second).Round(100 * time.Millisecond)
 	}
 	if cfg.seed == 0 {
 		cfg.seed = uint64(time.Now().UnixNano())

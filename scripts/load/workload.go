@@ -161,7 +161,7 @@ type workload struct {
 	stopAt time.Time
 	maxOps int64
 
-	started atomic.Int64
+	started atomic.Int64 // operations begun (or refused at maxOps)
 
 	mu           sync.Mutex
 	keys         []*key
