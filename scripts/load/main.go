@@ -60,6 +60,10 @@ func (p params) Set(s string) error {
 	return nil
 }
 
+// queueWarning is a call's time past which the report says how close it
+// came to API Gateway's integration timeout.
+const queueWarning = 20 * time.Second
+
 // config is the run's settings, from the flags.
 type config struct {
 	clients     int
@@ -252,6 +256,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (passed bool, err error
 	fmt.Fprintf(out, "\nload: %d requests in %v (stopped by the %s): %.1f requests/s; in flight: at most %d, on average %.1f\n\n",
 		len(samples), wall.Round(10*time.Millisecond), stopped, float64(len(samples))/wall.Seconds(), a.maxInFlight.Load(), meanInFlight)
 	printTable(out, summarize(samples), kinds)
+	var slowest time.Duration
+	for _, s := range samples {
+		slowest = max(slowest, s.dur)
+	}
+	if slowest > queueWarning {
+		fmt.Fprintf(out, "\nnote: the slowest call took %v, near the gateway's 29 s integration timeout: calls beyond a function's %d processes wait in the Lambda emulator's queue, and that wait counts\n",
+			slowest.Round(100*time.Millisecond), cfg.concurrency)
+	}
 
 	// The checks.
 	t2 := time.Now()
