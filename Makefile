@@ -72,6 +72,21 @@ load: deps
 	$(GO) build -o .local/bin/keyward-load ./scripts/load
 	@exec .local/bin/keyward-load -clients $(LOAD_CLIENTS) -duration $(LOAD_DURATION) -ops $(LOAD_OPS) $(LOAD_FLAGS)
 
+## fuzz: every fuzz target under pkg/ (found by its `func FuzzXxx`), one at a time,
+## each for FUZZTIME; their seed corpora (f.Add and testdata/fuzz) run in `make test`.
+## A failing input is written under the package's testdata/fuzz/<target>/.
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz:
+	@failed=; \
+	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' pkg | xargs -n1 dirname | sort -u); do \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+	    echo "== ./$$dir $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$dir || failed="$$failed ./$$dir:$$t"; \
+	  done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz failures:$$failed"; exit 1; fi
+
 ## bench: the authorizer's benchmarks against DynamoDB Local (not timed tests):
 ## cached hot path beside an HMAC-SHA256 floor, uncached path beside a bare GetItem
 bench: deps
