@@ -163,11 +163,11 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	// concrete path: API Gateway caches the answer per method and resource
 	// path, so nothing else may change it.
 	var route *routeDecision
-	if req.HTTPMethod != "" {
+	if wellFormedRoute(req.HTTPMethod, req.Resource) {
 		route, ok = a.routes.resolve(prefix, req.HTTPMethod, req.Resource)
 	}
 	if route == nil || !ok {
-		return decision{outcome: outcomeFailure, reason: "bad_route", err: errors.New("the event has no httpMethod or no resource path template")}
+		return decision{outcome: outcomeFailure, reason: "bad_route", err: errors.New("the event has no well-formed httpMethod and resource path template")}
 	}
 	h := readHeaders(req)
 	authz, n := h.authorization, h.n

@@ -97,7 +97,27 @@ func stagePrefix(methodARN string) (string, bool) {
 	if !ok || stage == "" {
 		return "", false
 	}
+	// An IAM wildcard in the account, API or stage would widen the policy
+	// beyond the stage asked for; API Gateway never sends one.
+	if strings.ContainsAny(parts[4]+apiID+stage, "*?") {
+		return "", false
+	}
 	return methodARN[:len(methodARN)-len(rest)] + stage + "/", true
+}
+
+// wellFormedRoute reports whether an event's method and resource path are
+// what API Gateway sends: a method that is a word and a path without IAM
+// wildcards, so the Allow built from them names that route and no other.
+func wellFormedRoute(method, resource string) bool {
+	if method == "" || strings.ContainsAny(resource, "*?") {
+		return false
+	}
+	for _, r := range method {
+		if (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // allowPolicy allows the one route asked for: the stage prefix, the method
