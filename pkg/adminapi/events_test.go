@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // Key IDs the fixtures in events/ use. The test creates real keys and puts

@@ -21,8 +21,8 @@ import (
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/gwflush"
-	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // flushRecorder stands in for API Gateway's control plane on loopback and

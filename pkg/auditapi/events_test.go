@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keyward/keyward/pkg/auditapi"
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // TestEventFixtures feeds every events/audit-*.json to the audit function's

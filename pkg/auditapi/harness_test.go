@@ -14,8 +14,8 @@ import (
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/auditapi"
 	"github.com/keyward/keyward/pkg/auditstore"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }

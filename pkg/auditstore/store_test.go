@@ -16,8 +16,8 @@ import (
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/auditstore"
-	"github.com/keyward/keyward/pkg/ddblocal"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }

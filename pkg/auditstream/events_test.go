@@ -14,9 +14,9 @@ import (
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/auditstore"
 	"github.com/keyward/keyward/pkg/auditstream"
-	"github.com/keyward/keyward/pkg/ddblocal"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // Key IDs the stream fixtures use.

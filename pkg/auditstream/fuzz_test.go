@@ -17,8 +17,8 @@ import (
 	streamstypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/keyward/keyward/pkg/audit"
-	"github.com/keyward/keyward/pkg/ddbstream"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/workbench/ddbstream"
 )
 
 // captureAppender keeps the audit records a handler writes.

@@ -17,11 +17,11 @@ import (
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/auditstore"
 	"github.com/keyward/keyward/pkg/auditstream"
-	"github.com/keyward/keyward/pkg/ddblocal"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/ddbstream"
 	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/ddbstream"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }

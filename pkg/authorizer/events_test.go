@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // The key the fixtures in events/ carry.

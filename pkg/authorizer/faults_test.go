@@ -7,8 +7,8 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/authorizer"
-	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // TestFailsClosedUnderInjectedFaults: with the real SDK clients against

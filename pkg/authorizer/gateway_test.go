@@ -14,8 +14,8 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/authorizer"
-	"github.com/keyward/keyward/pkg/gatewayemu"
-	"github.com/keyward/keyward/pkg/samtemplate"
+	"github.com/keyward/keyward/pkg/workbench/gatewayemu"
+	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
 // gateway is the authorizer behind the API Gateway emulator, with the

@@ -19,10 +19,10 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/authorizer"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }

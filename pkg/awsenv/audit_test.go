@@ -10,7 +10,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/awsenv"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 )
 
 func TestReadAuditSettings(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }

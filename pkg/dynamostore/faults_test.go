@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
-	"github.com/keyward/keyward/pkg/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // faultStack is the lifecycle over the same tables reached through an SDK

@@ -10,10 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 // logs captures everything the code under test logs, so tests can check that

@@ -22,7 +22,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/kmspepper"
-	"github.com/keyward/keyward/pkg/localkms"
+	"github.com/keyward/keyward/pkg/workbench/localkms"
 )
 
 const keyAlias = "alias/keyward-pepper"

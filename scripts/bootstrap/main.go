@@ -34,8 +34,9 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
-	"github.com/keyward/keyward/pkg/localstack"
-	"github.com/keyward/keyward/pkg/samtemplate"
+	"github.com/keyward/keyward/pkg/workbench/localaws"
+	"github.com/keyward/keyward/pkg/workbench/localstate"
+	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
 func main() {
@@ -148,7 +149,7 @@ func useLocalStack(dir string) error {
 		}
 		dir = filepath.Join(filepath.Dir(p), ".local")
 	}
-	st, err := localstack.ReadState(dir)
+	st, err := localstate.Read(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			err = errors.New("no local stack is running")
@@ -159,7 +160,7 @@ func useLocalStack(dir string) error {
 	vars := map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB":   st.DynamoDBURL,
 		"AWS_ENDPOINT_URL_KMS":        st.KMSURL,
-		"AWS_REGION":                  localstack.Region,
+		"AWS_REGION":                  localaws.Region,
 		"AWS_ACCESS_KEY_ID":           "local",
 		"AWS_SECRET_ACCESS_KEY":       "local",
 		"AWS_SESSION_TOKEN":           "",

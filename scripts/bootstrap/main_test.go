@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
-	"github.com/keyward/keyward/pkg/ddblocal"
-	"github.com/keyward/keyward/pkg/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/keywardtest"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }

@@ -41,9 +41,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/keyward/keyward/pkg/lambdaemu"
-	"github.com/keyward/keyward/pkg/localstack"
-	"github.com/keyward/keyward/pkg/samtemplate"
+	"github.com/keyward/keyward/pkg/workbench/lambdaemu"
+	"github.com/keyward/keyward/pkg/workbench/localstack"
+	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
 // params collects repeated -param Name=Value flags.

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/keyward/keyward/pkg/localstack"
+	"github.com/keyward/keyward/pkg/workbench/localstack"
 )
 
 // params collects repeated -param Name=Value flags.

@@ -1,0 +1,198 @@
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/keyward/keyward/pkg/workbench/samtemplate"
+)
+
+// PackageDir returns the Go package (a directory relative to repoRoot,
+// "./functions/create") that builds the function, found the way `sam build`
+// would build it:
+//
+//  1. BuildMethod makefile: the package the Makefile's build-<LogicalId>
+//     target passes to `go build` (read with `make -n`, so any way of
+//     writing the target works);
+//  2. a CodeUri directory holding a main package;
+//  3. by convention, functions/<logical ID without "Function", lower case>
+//     (AuditStreamFunction → functions/auditstream).
+func PackageDir(ctx context.Context, repoRoot string, f *samtemplate.ServerlessFunction) (string, error) {
+	codeDir := filepath.Join(repoRoot, filepath.FromSlash(f.CodeURI))
+	if f.BuildMethod == "makefile" {
+		if pkg, err := makeTargetPackage(ctx, codeDir, "build-"+f.LogicalID); err == nil {
+			if rel, err := relPackage(repoRoot, codeDir, pkg); err == nil {
+				return rel, nil
+			}
+		}
+	}
+	if f.CodeURI != "" && f.CodeURI != "." && isMainPackage(codeDir) {
+		return relPackage(repoRoot, repoRoot, codeDir)
+	}
+	name := strings.ToLower(strings.TrimSuffix(f.LogicalID, "Function"))
+	dir := filepath.Join(repoRoot, "functions", name)
+	if isMainPackage(dir) {
+		return "./functions/" + name, nil
+	}
+	return "", fmt.Errorf("localstack: no package for function %s: no Makefile target build-%s naming one, CodeUri %q is not a main package, and %s does not exist",
+		f.LogicalID, f.LogicalID, f.CodeURI, dir)
+}
+
+// makeTargetPackage runs `make -n target` in dir and returns the package
+// argument of the go build command it prints.
+func makeTargetPackage(ctx context.Context, dir, target string) (string, error) {
+	if _, err := os.Stat(filepath.Join(dir, "Makefile")); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "make", "-n", "-s", "--no-print-directory", target, "ARTIFACTS_DIR=/nonexistent")
+	cmd.Dir = dir
+	// Under `make run`, the parent make's flags (jobserver, -n, ...) must not
+	// leak into this dry run.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = io.Discard
+	if err := cmd.Run(); err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		fields := strings.Fields(line)
+		for i, f := range fields {
+			if f != "build" || i == 0 || !strings.HasSuffix(fields[i-1], "go") {
+				continue
+			}
+			// The package is the last argument that is not a flag value.
+			for j := len(fields) - 1; j > i; j-- {
+				a := strings.Trim(fields[j], `"'`)
+				if strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") {
+					return a, nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("make -n %s prints no go build of a local package", target)
+}
+
+// relPackage renders pkg (relative to base, or absolute) as a ./ path
+// relative to root.
+func relPackage(root, base, pkg string) (string, error) {
+	abs := pkg
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(base, pkg)
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("package %s is outside %s", pkg, root)
+	}
+	return "./" + filepath.ToSlash(rel), nil
+}
+
+// isMainPackage reports whether dir holds Go files of package main.
+func isMainPackage(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err == nil && (bytes.Contains(b, []byte("\npackage main")) || bytes.HasPrefix(b, []byte("package main"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// buildFunctions builds every function for this machine, as
+// <binDir>/<LogicalId>/bootstrap, with one `go build` (it shares work
+// across packages), and returns the binaries by logical ID.
+func buildFunctions(ctx context.Context, goCmd, repoRoot, binDir string, pkgs map[string]string, log io.Writer) (map[string]string, error) {
+	ids := make([]string, 0, len(pkgs))
+	for id := range pkgs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	staging := filepath.Join(binDir, ".staging")
+	if err := os.RemoveAll(staging); err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	defer os.RemoveAll(staging)
+
+	// go build -o DIR/ names each binary after its package's last element;
+	// those must be distinct.
+	byPkg := map[string][]string{}
+	var list []string
+	for _, id := range ids {
+		p := pkgs[id]
+		if _, seen := byPkg[p]; !seen {
+			list = append(list, p)
+		}
+		byPkg[p] = append(byPkg[p], id)
+	}
+	names := map[string]string{}
+	for _, p := range list {
+		base := filepath.Base(p)
+		if other, dup := names[base]; dup {
+			return nil, fmt.Errorf("localstack: packages %s and %s have the same name; cannot build both in one go", other, p)
+		}
+		names[base] = p
+	}
+	args := append([]string{"build", "-tags", "lambda.norpc", "-o", staging + string(filepath.Separator)}, list...)
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = repoRoot
+	// The host's defaults (GOOS, GOARCH, CGO_ENABLED) share the build cache
+	// with `go build ./...` and `go vet`, which makes this fast.
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		_, _ = log.Write(out.Bytes())
+		return nil, fmt.Errorf("localstack: go build of the functions failed: %w\n%s", err, out.String())
+	}
+	bins := map[string]string{}
+	for _, p := range list {
+		built := filepath.Join(staging, filepath.Base(p))
+		for i, id := range byPkg[p] {
+			dir := filepath.Join(binDir, id)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("localstack: %w", err)
+			}
+			dst := filepath.Join(dir, "bootstrap")
+			src := built
+			if i < len(byPkg[p])-1 {
+				if err := copyFile(built, built+".copy"); err != nil {
+					return nil, err
+				}
+				src = built + ".copy"
+			}
+			if err := os.Rename(src, dst); err != nil {
+				return nil, fmt.Errorf("localstack: %w", err)
+			}
+			bins[id] = dst
+		}
+	}
+	return bins, nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("localstack: %w", err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		return fmt.Errorf("localstack: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package localstack
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/keyward/keyward/pkg/workbench/samtemplate"
+)
+
+func repoTemplate(t *testing.T) (root string, tmpl *samtemplate.Template) {
+	t.Helper()
+	p, err := samtemplate.Find(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err = samtemplate.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(p), tmpl
+}
+
+// Every function of the template has a package, found the way sam build
+// finds it, and it is the folder of the same name.
+func TestEveryTemplateFunctionHasAPackage(t *testing.T) {
+	root, tmpl := repoTemplate(t)
+	fns, err := tmpl.ServerlessFunctions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, f := range fns {
+		pkg, err := PackageDir(context.Background(), root, f)
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if !isMainPackage(filepath.Join(root, pkg)) {
+			t.Errorf("%s: %s is not a main package", id, pkg)
+		}
+	}
+}
+
+func TestPackageDirFallsBackToTheConvention(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "functions", "auditstream")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &samtemplate.ServerlessFunction{LogicalID: "AuditStreamFunction", CodeURI: ".", BuildMethod: "makefile"}
+	got, err := PackageDir(context.Background(), root, f)
+	if err != nil || got != "./functions/auditstream" {
+		t.Errorf("PackageDir = %q, %v; want ./functions/auditstream", got, err)
+	}
+	f.LogicalID = "MissingFunction"
+	if _, err := PackageDir(context.Background(), root, f); err == nil {
+		t.Error("a function without code was given a package")
+	}
+}
+
+// The environment functions get resolves every Ref of the template to the
+// local stand-ins.
+func TestFunctionEnvResolvesTheTemplate(t *testing.T) {
+	_, tmpl := repoTemplate(t)
+	fns, err := tmpl.ServerlessFunctions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]string{"KeysTable": "KeysTable", "AuditTable": "AuditTable"}
+	kmsKeys := map[string]string{"KeywardKey": "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-4333-8444-555555555555"}
+	values := refs(tmpl, map[string]string{"TokenPrefix": "acme"}, tables, map[string]string{"KeysTable": "arn:stream"}, kmsKeys, map[string]string{"KeywardApi": "abcdefghij"})
+	for id, f := range fns {
+		env, skipped := functionEnv(f, values)
+		for k, err := range skipped {
+			t.Errorf("%s: %s not resolved: %v", id, k, err)
+		}
+		if env["KEYS_TABLE"] != "KeysTable" || env["KMS_KEY_ID"] != kmsKeys["KeywardKey"] || env["TOKEN_PREFIX"] != "acme" {
+			t.Errorf("%s: env = %v", id, env)
+		}
+	}
+}
+
+func TestAPIIDIsStableAndWellFormed(t *testing.T) {
+	a, b := apiID("KeywardApi"), apiID("KeywardApi")
+	if a != b || len(a) != 10 || apiID("Other") == a {
+		t.Errorf("apiID = %q, %q", a, b)
+	}
+}
+
+func TestPickAPI(t *testing.T) {
+	_, tmpl := repoTemplate(t)
+	fns, _ := tmpl.ServerlessFunctions(nil)
+	apis, _ := tmpl.ServerlessAPIs(nil)
+	api, err := pickAPI(apis, fns)
+	if err != nil || api == nil || api.LogicalID != "KeywardApi" {
+		t.Errorf("pickAPI = %v, %v", api, err)
+	}
+}
+
+func TestEnsureOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AdminTokenFile)
+	if err := os.WriteFile(path, []byte("token\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	if fixed, err := ensureOwnerOnly(path); err != nil || !fixed {
+		t.Fatalf("ensureOwnerOnly(0644 file) = %v, %v; want true, nil", fixed, err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after ensureOwnerOnly = %v, want 0600", fi.Mode().Perm())
+	}
+	if fixed, err := ensureOwnerOnly(path); err != nil || fixed {
+		t.Errorf("ensureOwnerOnly(0600 file) = %v, %v; want false, nil", fixed, err)
+	}
+}
+
+func TestWriteSecretFileIs0600EvenOverALooserFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AdminTokenFile)
+	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSecretFile(path, "new\n"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+}
