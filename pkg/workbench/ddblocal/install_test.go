@@ -21,7 +21,7 @@ func repoRoot(t *testing.T) string {
 }
 
 func TestRepoRoot(t *testing.T) {
-	want, _ := filepath.Abs(filepath.Join("..", ".."))
+	want, _ := filepath.Abs(filepath.Join("..", "..", ".."))
 	tests := []struct {
 		name, start, want string
 	}{

@@ -17,7 +17,7 @@ func loadRepoTemplate(t *testing.T) *Template {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := filepath.Abs(filepath.Join("..", "..", FileName)); p != want {
+	if want, _ := filepath.Abs(filepath.Join("..", "..", "..", FileName)); p != want {
 		t.Fatalf("Find(.) = %s, want %s", p, want)
 	}
 	tmpl, err := Load(p)
