@@ -132,7 +132,7 @@ func loadRepo(paths Paths) (*repoState, error) {
 // one type-check of the packages they share.
 const (
 	functionsPattern = "./functions/..."
-	fixturePattern   = "./pkg/templatecheck/testdata/fixture/fn"
+	fixturePattern   = "./pkg/workbench/templatecheck/testdata/fixture/fn"
 )
 
 var (
