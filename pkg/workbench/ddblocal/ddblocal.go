@@ -33,6 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/keyward/keyward/pkg/workbench/localaws"
+
+	"github.com/keyward/keyward/pkg/workbench/childproc"
 )
 
 // Region, AccessKeyID and SecretAccessKey are what Client and StreamsClient
@@ -200,7 +202,7 @@ func launch(ctx context.Context, java, dir, dbPath string, port int, stdout io.W
 		w = io.MultiWriter(out, stdout)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
-	setProcAttr(cmd)
+	childproc.Isolate(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("ddblocal: start %s: %w", java, err)
 	}
@@ -260,14 +262,14 @@ func (i *Instance) Stop() error {
 		case <-i.done:
 			i.stopErr = fmt.Errorf("ddblocal: DynamoDB Local on %s had exited (%v):\n%s", i.Endpoint, i.waitErr, i.out.String())
 		default:
-			_ = signalGroup(i.cmd, syscall.SIGTERM)
+			_ = childproc.SignalGroup(i.cmd, syscall.SIGTERM)
 			select {
 			case <-i.done:
 			case <-time.After(5 * time.Second):
 			}
 		}
 		// Whatever else is left in the group goes too; ESRCH when empty.
-		_ = signalGroup(i.cmd, syscall.SIGKILL)
+		_ = childproc.SignalGroup(i.cmd, syscall.SIGKILL)
 		<-i.done
 	})
 	return i.stopErr

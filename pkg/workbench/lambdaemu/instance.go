@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/keyward/keyward/pkg/workbench/childproc"
 )
 
 // Runtime API paths (aws-lambda-go and every other runtime use these).
@@ -146,7 +148,7 @@ func (in *instance) startProcess() (*process, error) {
 	// Output still held open by something the binary started must not
 	// keep Wait from returning.
 	cmd.WaitDelay = time.Second
-	setProcAttr(cmd)
+	childproc.Isolate(cmd)
 	if err := cmd.Start(); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -173,7 +175,7 @@ func (p *process) exited(waitErr error) {
 	p.mu.Unlock()
 	_ = p.srv.Close() // also ends handlers still blocked in /next
 	// Anything the binary started dies with it.
-	_ = signalGroup(p.cmd, syscall.SIGKILL)
+	_ = childproc.SignalGroup(p.cmd, syscall.SIGKILL)
 	_ = p.cmd.Stdout.(*lineWriter).Close()
 	_ = p.cmd.Stderr.(*lineWriter).Close()
 
@@ -208,14 +210,14 @@ func (p *process) exited(waitErr error) {
 // terminate asks the process to stop (SIGTERM to its group) and kills it
 // after stopGrace.
 func (p *process) terminate() {
-	_ = signalGroup(p.cmd, syscall.SIGTERM)
+	_ = childproc.SignalGroup(p.cmd, syscall.SIGTERM)
 	go func() {
 		time.Sleep(stopGrace)
 		p.mu.Lock()
 		dead := p.dead
 		p.mu.Unlock()
 		if !dead {
-			_ = signalGroup(p.cmd, syscall.SIGKILL)
+			_ = childproc.SignalGroup(p.cmd, syscall.SIGKILL)
 		}
 	}()
 }
@@ -294,7 +296,7 @@ func (p *process) timeout(inv *invocation) {
 	inv.finish(errorResult("", fmt.Sprintf("%s %s Task timed out after %.2f seconds",
 		time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)))
 	f.log.Warn("invocation timed out; killing the process", "instance", p.in.n, "requestId", inv.id, "timeout", f.cfg.Timeout)
-	_ = signalGroup(p.cmd, syscall.SIGKILL)
+	_ = childproc.SignalGroup(p.cmd, syscall.SIGKILL)
 }
 
 // take removes and returns the invocation id if the process holds it.
