@@ -308,14 +308,10 @@ func hasReason(reasons []types.CancellationReason, codes ...string) bool {
 // w (its write committed earlier); with no item, it reads the key item.
 func (s *Store) holds(ctx context.Context, w write, item map[string]types.AttributeValue) (bool, error) {
 	if len(item) == 0 {
-		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: &s.table, Key: keyOf(keyPK(w.keyID), skKey), ConsistentRead: aws.Bool(true),
-			ProjectionExpression: aws.String("writeId"),
-		})
-		if err != nil {
+		var err error
+		if item, err = s.readWriteID(ctx, w.keyID); err != nil {
 			return false, fmt.Errorf("read back key %s: %w", w.keyID, err)
 		}
-		item = out.Item
 	}
 	var it struct {
 		WriteID string `dynamodbav:"writeId"`
@@ -334,16 +330,26 @@ func (s *Store) holds(ctx context.Context, w write, item map[string]types.Attrib
 func (s *Store) settle(ctx context.Context, w write, err error, format string, args ...any) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readBackTimeout)
 	defer cancel()
-	out, rerr := s.db.GetItem(rctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: keyOf(keyPK(w.keyID), skKey), ConsistentRead: aws.Bool(true),
-		ProjectionExpression: aws.String("writeId"),
-	}, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
-	if rerr == nil && len(out.Item) > 0 {
-		if ours, _ := s.holds(rctx, w, out.Item); ours {
+	item, rerr := s.readWriteID(rctx, w.keyID, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	if rerr == nil && len(item) > 0 {
+		if ours, _ := s.holds(rctx, w, item); ours {
 			return nil
 		}
 	}
 	return wrap(err, format, args...)
+}
+
+// readWriteID reads the token of the write that made a key item's current
+// version (consistent read; nil for no item).
+func (s *Store) readWriteID(ctx context.Context, keyID string, opts ...func(*dynamodb.Options)) (map[string]types.AttributeValue, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: keyOf(keyPK(keyID), skKey), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("writeId"),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
 }
 
 // pause waits before another attempt of a write DynamoDB cancelled for a
