@@ -96,18 +96,26 @@ func hasHeader(req events.APIGatewayProxyRequest, name string) bool {
 	return len(headerValues(req, name)) > 0
 }
 
-// headerValues returns every value of the named header, matching names
-// case-insensitively, in a fixed order: multiValueHeaders by name, then the
-// values of headers that multiValueHeaders does not already list (API
-// Gateway repeats a header's last value there).
+// headerValues returns every value of the named header in req.
 func headerValues(req events.APIGatewayProxyRequest, name string) []string {
+	return HeaderValues(req.MultiValueHeaders, req.Headers, name)
+}
+
+// HeaderValues returns every value of the named header from an API Gateway
+// event's multiValueHeaders and headers, matching names case-insensitively,
+// in a fixed order: multiValueHeaders by name, then the values of headers
+// that multiValueHeaders does not already list (API Gateway repeats a
+// header's last value there). The authorizer and the functions both read
+// headers through it, so `Authorization` and `authorization` are one header
+// sent twice, never one picked by map order.
+func HeaderValues(multi map[string][]string, single map[string]string, name string) []string {
 	var vals []string
-	for _, k := range matchingNames(req.MultiValueHeaders, name) {
-		vals = append(vals, req.MultiValueHeaders[k]...)
+	for _, k := range matchingNames(multi, name) {
+		vals = append(vals, multi[k]...)
 	}
 	listed := len(vals)
-	for _, k := range matchingNames(req.Headers, name) {
-		if v := req.Headers[k]; !slices.Contains(vals[:listed], v) {
+	for _, k := range matchingNames(single, name) {
+		if v := single[k]; !slices.Contains(vals[:listed], v) {
 			vals = append(vals, v)
 		}
 	}

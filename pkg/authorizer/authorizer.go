@@ -20,12 +20,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/lastused"
 )
@@ -252,38 +252,18 @@ type requestHeaders struct {
 // allow-list.
 func readHeaders(req events.APIGatewayCustomAuthorizerRequestTypeRequest) requestHeaders {
 	var h requestHeaders
-	auth := headerValues(req.MultiValueHeaders, req.Headers, "Authorization")
+	auth := apigw.HeaderValues(req.MultiValueHeaders, req.Headers, "Authorization")
 	if h.n = len(auth); h.n > 0 {
 		h.authorization = auth[0]
 	}
-	h.origin = singleValue(headerValues(req.MultiValueHeaders, req.Headers, "Origin"))
-	h.referer = singleValue(headerValues(req.MultiValueHeaders, req.Headers, "Referer"))
+	h.origin = singleValue(apigw.HeaderValues(req.MultiValueHeaders, req.Headers, "Origin"))
+	h.referer = singleValue(apigw.HeaderValues(req.MultiValueHeaders, req.Headers, "Referer"))
 	return h
 }
 
 // ambiguousHeader stands for a header sent with several different values; it
 // is not an https origin, so an origin allow-list refuses it.
 const ambiguousHeader = "\x00ambiguous"
-
-// headerValues returns every value sent for name, in any spelling. API
-// Gateway lists all of a header's values in multiValueHeaders and repeats the
-// last one in headers, so a value in headers counts only when it is not
-// already listed in multiValueHeaders.
-func headerValues(multi map[string][]string, single map[string]string, name string) []string {
-	var vals []string
-	for k, vs := range multi {
-		if strings.EqualFold(k, name) {
-			vals = append(vals, vs...)
-		}
-	}
-	listed := len(vals)
-	for k, v := range single {
-		if strings.EqualFold(k, name) && !slices.Contains(vals[:listed], v) {
-			vals = append(vals, v)
-		}
-	}
-	return vals
-}
 
 // singleValue is the header's value: "" when absent, ambiguousHeader when
 // it was sent with different values.
