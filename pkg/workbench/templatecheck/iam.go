@@ -323,9 +323,12 @@ func EventSourceActions(f *samtemplate.ServerlessFunction) map[string]bool {
 // code reads no index.
 //
 // Two wildcards are accepted: a table's "/index/*" and "/stream/*", and the
-// REST API ID in apigateway:DELETE on
-// arn:…:apigateway:<region>::/restapis/*/stages/<stage>/cache/authorizers
-// (FlushStageAuthorizersCache). A function cannot name its own API there:
+// REST API ID and stage in apigateway:DELETE on
+// arn:…:apigateway:<region>::/restapis/*/stages/*/cache/authorizers
+// (FlushStageAuthorizersCache, which deletes nothing but cached authorizer
+// answers): the flush function flushes every stage of every protected API
+// that attaches the authorizer, which the template cannot list; and a
+// function cannot name its own API there:
 // the API's definition refers to the function's ARN, the function to its
 // role, so a role policy naming the API is a circular dependency. (A
 // separate AWS::IAM::Policy attached to the role would break the cycle;
@@ -408,7 +411,7 @@ func CheckPolicies(stmts []Statement, needs []Need, readsIndex bool, extra map[s
 }
 
 // flushAnyAPI is the authorizer cache of a named stage of any REST API.
-var flushAnyAPI = regexp.MustCompile(`^arn:(\$\{AWS::Partition\}|[a-z-]+):apigateway:(\$\{AWS::Region\}|[a-z0-9-]+)::/restapis/\*/stages/[^*/]+/cache/authorizers$`)
+var flushAnyAPI = regexp.MustCompile(`^arn:(\$\{AWS::Partition\}|[a-z-]+):apigateway:(\$\{AWS::Region\}|[a-z0-9-]+)::/restapis/\*/stages/([^*/]+|\*)/cache/authorizers$`)
 
 func onlyActions(st Statement, actions ...string) bool {
 	for _, a := range st.Actions {
