@@ -46,7 +46,11 @@ func newGateway(t *testing.T) *gateway {
 		g.mu.Unlock()
 		if status >= 300 {
 			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("X-Amzn-Errortype", "BadRequestException")
+			errType := "BadRequestException"
+			if status == http.StatusTooManyRequests {
+				errType = "TooManyRequestsException"
+			}
+			w.Header().Set("X-Amzn-Errortype", errType)
 			w.WriteHeader(status)
 			_, _ = w.Write([]byte(`{"message":"injected failure"}`))
 			return
