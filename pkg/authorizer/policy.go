@@ -156,15 +156,15 @@ func stageOf(methodARN string) (apikey.Stage, bool) {
 	return apikey.Stage{APIID: apiID, Name: strings.TrimSuffix(rest, "/")}, true
 }
 
-// denyMessages explain each refusal a Deny policy carries; the gateway's
-// ACCESS_DENIED response shows them ($context.authorizer.denyReason and
-// denyMessage), so a 403 says which rule refused.
+// denyMessages explain each refusal a Deny policy carries, starting with
+// the reason as logged; the gateway's ACCESS_DENIED response shows them
+// ($context.authorizer.denyMessage), so a 403 says which rule refused.
 var denyMessages = map[string]string{
-	reasonRouteNotInScopes:   "this key's scopes do not include this route",
-	reasonRouteNotConfigured: "no RouteScopes entry names this route",
-	reasonIPNotAllowed:       "this key may not be used from this source IP",
-	reasonOriginNotAllowed:   "this key may not be used from this origin",
-	reasonOriginMissing:      "this key is limited to some origins and the request names none",
+	reasonRouteNotInScopes:   "route_not_in_scopes: this key's scopes do not include this route",
+	reasonRouteNotConfigured: "route_not_configured: no RouteScopes entry names this route",
+	reasonIPNotAllowed:       "ip_not_allowed: this key may not be used from this source IP",
+	reasonOriginNotAllowed:   "origin_not_allowed: this key may not be used from this origin",
+	reasonOriginMissing:      "origin_missing: this key is limited to some origins and the request names none",
 }
 
 // denyContext is the context of a Deny: the rule that refused.
