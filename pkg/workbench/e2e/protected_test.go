@@ -101,9 +101,11 @@ func TestProtectedAPI(t *testing.T) {
 		rec.expect(401, "GET", "/recordings/rec-1", "", nil)
 	})
 
-	t.Run("ATypoScopeIsNotAllowedAnywhere", func(t *testing.T) {
-		k := create(t, map[string]any{"name": "typo", "scopes": []string{"recording:read"}})
-		rec.expect(403, "GET", "/recordings/rec-1", bearer(k.Token), nil)
+	t.Run("ATypoScopeIsRefusedAtCreate", func(t *testing.T) {
+		r := kw.expect(400, "POST", "/v1/keys", admin, map[string]any{"name": "typo", "scopes": []string{"recording:read"}})
+		if r.errorCode(t) != "invalid_request" || !strings.Contains(string(r.body), "scopes[0]") {
+			t.Errorf("400 body %s, want invalid_request naming scopes[0]", r.body)
+		}
 	})
 
 	t.Run("RevokedKeyIsRefusedOnEveryAPIWithin5s", func(t *testing.T) {
