@@ -146,7 +146,14 @@ func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOut
 		return &VerifyOutput{Code: apikey.CodeMalformed}, nil
 	}
 	now := v.now()
-	k, code, err := apikey.Verify(ctx, tenantKeys{store: v.store, tenant: tenant}, v.hasher, keyID, secret, now)
+	k, err := apikey.LookupKey(ctx, v.store, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if k != nil && k.TenantID != tenant {
+		k = nil // another tenant's key is treated exactly as an unknown one
+	}
+	code, err := apikey.Verify(ctx, v.hasher, k, secret, now)
 	if err != nil {
 		return nil, err
 	}
@@ -161,22 +168,4 @@ func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOut
 		out.KeyID = k.ID
 	}
 	return out, nil
-}
-
-// tenantKeys reads keys of one tenant: another tenant's key is not found, so
-// apikey.Verify treats it exactly as an unknown key.
-type tenantKeys struct {
-	store  apikey.KeyGetter
-	tenant string
-}
-
-func (t tenantKeys) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error) {
-	k, err := t.store.GetKey(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if k.TenantID != t.tenant {
-		return nil, apikey.ErrNotFound
-	}
-	return k, nil
 }
