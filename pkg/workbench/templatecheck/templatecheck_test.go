@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
@@ -28,21 +29,6 @@ var designFunctions = map[string]string{
 	"auditstream": "AuditStreamFunction",
 	"verify":      "VerifyFunction",
 	"authorizer":  "AuthorizerFunction",
-}
-
-// designRoutes are keyward's admin routes and the function folder serving
-// each.
-var designRoutes = map[string]string{
-	"POST /v1/keys":                "create",
-	"GET /v1/keys":                 "list",
-	"GET /v1/keys/{keyId}":         "list",
-	"PATCH /v1/keys/{keyId}":       "edit",
-	"POST /v1/keys/{keyId}/rotate": "edit",
-	"DELETE /v1/keys/{keyId}":      "revoke",
-	"POST /v1/keys/batch-revoke":   "revoke",
-	"GET /v1/audit":                "audit",
-	"GET /v1/whoami":               "verify",
-	"POST /v1/verify":              "verify",
 }
 
 // authorizerIdentityContext are the $context identity sources the
@@ -284,7 +270,7 @@ func TestEachFunctionFolderIsOneTemplateFunction(t *testing.T) {
 	})
 }
 
-func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
+func TestRouteTableIsTemplateAPIEvents(t *testing.T) {
 	r := mustRepo(t)
 	apis, err := r.tmpl.ServerlessAPIs(nil)
 	if err != nil {
@@ -306,21 +292,22 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 			routes[key] = &route{fn: id, ev: ev}
 		}
 	}
-	for _, key := range sortedIDs(designRoutes) {
-		folder := designRoutes[key]
+	table := map[string]apikey.RouteScope{}
+	for _, e := range apikey.AdminRoutes() {
+		table[e.Method+" "+e.Path] = e
+	}
+	for _, key := range sortedIDs(table) {
+		want := table[key].Function
 		t.Run(key, func(t *testing.T) {
 			rt, ok := routes[key]
 			if !ok {
-				t.Fatalf("no Api event for %s: it belongs to functions/%s (%s)", key, folder, designFunctions[folder])
+				t.Fatalf("no Api event for %s: apikey's route table says %s serves it", key, want)
 			}
 			if len(rt.dup) > 0 {
 				t.Errorf("%s is an Api event of %s and of %v", key, rt.fn, rt.dup)
 			}
-			want := r.functionFor(folder)
-			if want == nil {
-				t.Errorf("%s is served by %s, but no template function is built from functions/%s yet", key, rt.fn, folder)
-			} else if want.LogicalID != rt.fn {
-				t.Errorf("%s is served by %s, want %s (functions/%s)", key, rt.fn, want.LogicalID, folder)
+			if rt.fn != want {
+				t.Errorf("%s is an Api event of %s, but apikey's route table says %s serves it", key, rt.fn, want)
 			}
 			api, ok := apis[rt.ev.API]
 			switch {
@@ -335,8 +322,8 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 	}
 	t.Run("NoOtherRoutes", func(t *testing.T) {
 		for _, key := range sortedIDs(routes) {
-			if _, ok := designRoutes[key]; !ok {
-				t.Errorf("Api event %s of %s is not one of keyward's routes", key, routes[key].fn)
+			if _, ok := table[key]; !ok {
+				t.Errorf("Api event %s of %s is not in apikey's route table (pkg/apikey/authz.go)", key, routes[key].fn)
 			}
 		}
 	})
