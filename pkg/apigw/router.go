@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -84,13 +85,13 @@ func (r *Router) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	code := ""
 	if err != nil {
 		var status int
-		var body errorDetail
+		var body apikey.ErrorBody
 		status, body, internal = classify(err)
 		resp = errorResponse(status, body)
 		code = body.Code
-		var na *notAllowedError
-		if errors.As(err, &na) {
-			resp.Headers["Allow"] = na.allow
+		var te *TransportError
+		if errors.As(err, &te) && te.allow != "" {
+			resp.Headers["Allow"] = te.allow
 		}
 	}
 	if resp.Headers == nil {
@@ -110,13 +111,14 @@ func (r *Router) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 func (r *Router) dispatch(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
 	methods, ok := r.routes[req.Resource]
 	if !ok {
-		return resp, apikey.Errorf(apikey.ECodeRouteNotFound, "no such route")
+		return resp, &TransportError{Status: http.StatusNotFound, Code: CodeRouteNotFound, Message: "no such route"}
 	}
 	b, ok := methods[strings.ToUpper(req.HTTPMethod)]
 	if !ok {
-		return resp, &notAllowedError{
-			err:   apikey.Errorf(apikey.ECodeMethodNotAllowed, "%s is not allowed on this resource", req.HTTPMethod),
-			allow: strings.Join(slices.Sorted(maps.Keys(methods)), ", "),
+		return resp, &TransportError{
+			Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s is not allowed on this resource", req.HTTPMethod),
+			allow:   strings.Join(slices.Sorted(maps.Keys(methods)), ", "),
 		}
 	}
 	c, err := CallerFrom(req)
@@ -135,15 +137,6 @@ func (r *Router) dispatch(ctx context.Context, req events.APIGatewayProxyRequest
 	}()
 	return b.handler(ctx, req, c)
 }
-
-// notAllowedError is method_not_allowed with the Allow header's value.
-type notAllowedError struct {
-	err   *apikey.Error
-	allow string
-}
-
-func (e *notAllowedError) Error() string { return e.err.Error() }
-func (e *notAllowedError) Unwrap() error { return e.err }
 
 // panicError carries a handler panic to the access log as an internal error.
 type panicError struct {

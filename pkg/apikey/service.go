@@ -663,12 +663,6 @@ type BatchResult struct {
 	Error  *ErrorBody `json:"error,omitempty"`
 }
 
-// ErrorBody is the public form of an error.
-type ErrorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // BatchRevoke revokes up to MaxBatchRevoke keys, reporting each ID's own
 // outcome in request order (duplicates once) and carrying on past any
 // failure: a key the batch revoked before another failed stays reported as
@@ -706,13 +700,14 @@ func batchError(ctx context.Context, id string, err error) *ErrorBody {
 	if e, ok := AsError(err); ok && e.Code != ECodeInternal {
 		if e.Code == ECodeUnavailable {
 			slog.Default().LogAttrs(ctx, slog.LevelWarn, "batch revoke: key not revoked",
-				slog.String("keyId", id), slog.String("code", e.Code))
+				slog.String("keyId", id), slog.String("code", string(e.Code)))
 		}
-		return &ErrorBody{Code: e.Code, Message: e.Message}
+		b := e.Public()
+		return &b
 	}
 	slog.Default().LogAttrs(ctx, slog.LevelError, "batch revoke: key not revoked",
 		slog.String("keyId", id), slog.String("error", err.Error()))
-	return &ErrorBody{Code: ECodeInternal, Message: InternalMessage}
+	return &ErrorBody{Code: string(ECodeInternal), Message: InternalMessage}
 }
 
 var errUnchanged = errors.New("unchanged")

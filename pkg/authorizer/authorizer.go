@@ -30,9 +30,9 @@ import (
 	"github.com/keyward/keyward/pkg/lastused"
 )
 
-// ErrUnauthorized is the error API Gateway turns into 401: its text must be
-// exactly "Unauthorized".
-var ErrUnauthorized = errors.New("Unauthorized")
+// ErrUnauthenticated is the error API Gateway turns into 401 (its text must
+// be exactly "Unauthorized"): no key, or not a valid one.
+var ErrUnauthenticated = errors.New("Unauthorized")
 
 // ErrFailure is returned when the decision could not be made (store, KMS or
 // a malformed event). API Gateway answers 500; nothing is allowed.
@@ -131,7 +131,7 @@ type decision struct {
 	err     error
 }
 
-// Handle answers one REQUEST authorizer event. It returns ErrUnauthorized,
+// Handle answers one REQUEST authorizer event. It returns ErrUnauthenticated,
 // ErrFailure, or a policy: an Allow naming only the route asked for, or a
 // Deny. It writes one log line per call, with the outcome for that route,
 // and never logs credentials.
@@ -149,7 +149,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 	case outcomeDeny:
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix)}, nil
 	case outcomeUnauthorized:
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthenticated
 	}
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrFailure
 }

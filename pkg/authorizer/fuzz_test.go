@@ -458,7 +458,7 @@ func FuzzDecide(f *testing.F) {
 			}
 		}
 		if err != nil {
-			if err != ErrUnauthorized && err != ErrFailure {
+			if err != ErrUnauthenticated && err != ErrFailure {
 				t.Fatalf("error %v is neither Unauthorized nor a failure", err)
 			}
 			return
