@@ -477,35 +477,9 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
 	}
-	if in.Type != nil {
-		return nil, Invalid("type", "cannot be changed; create a new key instead")
-	}
-	if in.Scopes != nil {
-		return nil, Invalid("scopes", "cannot be changed; create a new key instead")
-	}
-	var name string
-	if in.Name != nil {
-		var err error
-		if name, err = validateName(*in.Name); err != nil {
-			return nil, err
-		}
-	}
-	if in.Description != nil {
-		if err := validateDescription(*in.Description); err != nil {
-			return nil, err
-		}
-	}
-	if in.Metadata != nil {
-		if err := validateMetadata(*in.Metadata); err != nil {
-			return nil, err
-		}
-	}
-	var allow AllowList
-	if in.AllowList != nil {
-		var err error
-		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
-			return nil, err
-		}
+	name, allow, err := in.validate()
+	if err != nil {
+		return nil, err
 	}
 	return s.mutate(ctx, c, id, ifMatch, func(prev *StoredKey, next *StoredKey, now time.Time) error {
 		if err := actOn(c, prev, "edit"); err != nil {
@@ -554,6 +528,39 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 		}
 		return nil
 	})
+}
+
+// validate checks what a patch sets, before anything is read: the name
+// (returned normalised), description, metadata and allow-list (returned
+// canonical). Type and scopes never change.
+func (in PatchInput) validate() (name string, allow AllowList, err error) {
+	if in.Type != nil {
+		return "", AllowList{}, Invalid("type", "cannot be changed; create a new key instead")
+	}
+	if in.Scopes != nil {
+		return "", AllowList{}, Invalid("scopes", "cannot be changed; create a new key instead")
+	}
+	if in.Name != nil {
+		if name, err = validateName(*in.Name); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	if in.Description != nil {
+		if err := validateDescription(*in.Description); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	if in.Metadata != nil {
+		if err := validateMetadata(*in.Metadata); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	if in.AllowList != nil {
+		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	return name, allow, nil
 }
 
 func requireActive(k *StoredKey, now time.Time) error {
