@@ -49,8 +49,9 @@ type TransportError struct {
 
 func (e *TransportError) Error() string { return e.Code + ": " + e.Message }
 
-// Status returns the HTTP status for a domain error code; unknown codes are 500.
-func Status(code apikey.Code) int {
+// statusFor returns the HTTP status for a domain error code; unknown codes
+// are 500.
+func statusFor(code apikey.Code) int {
 	if s, ok := statusByCode[code]; ok {
 		return s
 	}
@@ -83,13 +84,6 @@ func classify(err error) (status int, body apikey.ErrorBody, internal bool) {
 		return http.StatusInternalServerError, internalBody, true
 	}
 	return status, e.Public(), false
-}
-
-// ErrorResponse turns err into its HTTP response. It does not log: the Router
-// logs internal errors once, in its access-log line.
-func ErrorResponse(err error) events.APIGatewayProxyResponse {
-	status, body, _ := classify(err)
-	return errorResponse(status, body)
 }
 
 func errorResponse(status int, body apikey.ErrorBody) events.APIGatewayProxyResponse {

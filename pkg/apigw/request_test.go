@@ -297,8 +297,8 @@ func TestStatusTable(t *testing.T) {
 	}
 	for code, want := range cases {
 		t.Run(string(code), func(t *testing.T) {
-			if got := Status(code); got != want {
-				t.Fatalf("Status(%q) = %d, want %d", code, got, want)
+			if got := statusFor(code); got != want {
+				t.Fatalf("statusFor(%q) = %d, want %d", code, got, want)
 			}
 		})
 	}
@@ -319,7 +319,7 @@ func wireErrorOf(t *testing.T, resp events.APIGatewayProxyResponse) map[string]s
 
 func TestErrorResponse(t *testing.T) {
 	t.Run("DomainErrorShowsCodeMessageAndField", func(t *testing.T) {
-		resp := ErrorResponse(apikey.Invalid("name", "is required"))
+		resp := responseFor(apikey.Invalid("name", "is required"))
 		if resp.StatusCode != 400 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -332,19 +332,19 @@ func TestErrorResponse(t *testing.T) {
 		}
 	})
 	t.Run("FieldOmittedWhenUnset", func(t *testing.T) {
-		resp := ErrorResponse(apikey.ErrNotFound)
+		resp := responseFor(apikey.ErrNotFound)
 		if strings.Contains(resp.Body, "field") || resp.StatusCode != 404 {
 			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("WrappedDomainErrorKeepsItsCode", func(t *testing.T) {
-		resp := ErrorResponse(fmt.Errorf("load key: %w", apikey.ErrPrecondition))
+		resp := responseFor(fmt.Errorf("load key: %w", apikey.ErrPrecondition))
 		if resp.StatusCode != 412 || wireErrorOf(t, resp)["code"] != "precondition_failed" {
 			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("UnavailableSaysRetryAfter", func(t *testing.T) {
-		resp := ErrorResponse(apikey.Errorf(apikey.ECodeUnavailable, "try again"))
+		resp := responseFor(apikey.Errorf(apikey.ECodeUnavailable, "try again"))
 		if resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" {
 			t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
 		}
@@ -359,7 +359,7 @@ func TestErrorResponse(t *testing.T) {
 	}
 	for _, tc := range hidden {
 		t.Run("HidesDetailOf"+tc.name, func(t *testing.T) {
-			resp := ErrorResponse(tc.err)
+			resp := responseFor(tc.err)
 			if resp.StatusCode != 500 || resp.Body != `{"error":{"code":"internal","message":"internal error"}}` {
 				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
@@ -399,4 +399,10 @@ func TestKnownQueryAndQueryLimit(t *testing.T) {
 			t.Errorf("limit %q: err = %v, want invalid_request", v, err)
 		}
 	}
+}
+
+// responseFor is the response the router writes for err.
+func responseFor(err error) events.APIGatewayProxyResponse {
+	status, body, _ := classify(err)
+	return errorResponse(status, body)
 }
