@@ -160,11 +160,11 @@ func stageOf(methodARN string) (apikey.Stage, bool) {
 // the reason as logged; the gateway's ACCESS_DENIED response shows them
 // ($context.authorizer.denyMessage), so a 403 says which rule refused.
 var denyMessages = map[string]string{
-	reasonRouteNotInScopes:   "route_not_in_scopes: this key's scopes do not include this route",
-	reasonRouteNotConfigured: "route_not_configured: no RouteScopes entry names this route",
-	reasonIPNotAllowed:       "ip_not_allowed: this key may not be used from this source IP",
-	reasonOriginNotAllowed:   "origin_not_allowed: this key may not be used from this origin",
-	reasonOriginMissing:      "origin_missing: this key is limited to some origins and the request names none",
+	reasonRouteNotInScopes:        "route_not_in_scopes: this key's scopes do not include this route",
+	reasonRouteNotConfigured:      "route_not_configured: no RouteScopes entry names this route",
+	apikey.ReasonIPNotAllowed:     "ip_not_allowed: this key may not be used from this source IP",
+	apikey.ReasonOriginNotAllowed: "origin_not_allowed: this key may not be used from this origin",
+	apikey.ReasonOriginMissing:    "origin_missing: this key is limited to some origins and the request names none",
 }
 
 // denyContext is the context of a Deny: the rule that refused.

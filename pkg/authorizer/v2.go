@@ -51,7 +51,7 @@ var errIdentitySources = errors.New("the HTTP API authorizer's identity sources 
 
 // HandleV2 answers an HTTP API (payload format 2.0) authorizer event with a
 // simple response: allowed with the key's context, or refused (403);
-// ErrUnauthorized (401) or ErrFailure (500) as Handle.
+// ErrUnauthenticated (401) or ErrFailure (500) as Handle.
 func (a *Authorizer) HandleV2(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 	req := v1Request(ev)
 	var d decision
@@ -67,7 +67,7 @@ func (a *Authorizer) HandleV2(ctx context.Context, ev events.APIGatewayV2CustomA
 	case outcomeDeny:
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false, Context: denyContext(d.reason)}, nil
 	case outcomeUnauthorized:
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, ErrUnauthorized
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, ErrUnauthenticated
 	}
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, ErrFailure
 }

@@ -71,8 +71,8 @@ func TestHTTPAPIEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := s.newAuthorizer(s.cfg, s.hasher)
-		if _, err := a.HandleV2(ctx, v2Event(bearer(iss.Token), "GET /recordings/{recordingId}")); !errors.Is(err, authorizer.ErrUnauthorized) {
-			t.Fatalf("err = %v, want ErrUnauthorized", err)
+		if _, err := a.HandleV2(ctx, v2Event(bearer(iss.Token), "GET /recordings/{recordingId}")); !errors.Is(err, authorizer.ErrUnauthenticated) {
+			t.Fatalf("err = %v, want ErrUnauthenticated", err)
 		}
 	})
 	t.Run("HandleEventTellsTheVersionsApart", func(t *testing.T) {
