@@ -141,6 +141,10 @@ func (b *boot) listen(port int, what string) (net.Listener, error) {
 	return ln, nil
 }
 
+// dynamoDBReadyTimeout bounds DynamoDB Local's start while the functions
+// build.
+const dynamoDBReadyTimeout = 2 * time.Minute
+
 // startDynamoDBAndBuild starts DynamoDB Local and builds every template's
 // functions at the same time (each takes seconds).
 func (b *boot) startDynamoDBAndBuild(ctx context.Context) error {
@@ -173,6 +177,9 @@ func (b *boot) startDynamoDB(ctx context.Context) (*ddblocal.Instance, error) {
 		Port:   b.opts.DynamoDBPort,
 		DBPath: filepath.Join(b.st.DataDir, "dynamodb"),
 		Stdout: b.con.Prefixed("dynamodb"),
+		// Java starts beside the functions' build, which takes every core
+		// for a while: give it longer than on an idle machine.
+		ReadyTimeout: dynamoDBReadyTimeout,
 	})
 }
 
