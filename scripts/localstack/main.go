@@ -84,7 +84,7 @@ func main() {
 	flag.Var(&apis, "api", "another SAM template to serve beside keyward's, each API at its own base URL (repeatable)")
 	flag.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param AuthorizerCacheTtl=0")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./scripts/localstack [flags]\n\nRuns keyward locally from template.yaml.\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./scripts/localstack [flags]\n\nRuns keyward locally from template.yaml, and other SAM templates beside it (-api).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

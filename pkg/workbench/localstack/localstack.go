@@ -4,11 +4,15 @@
 // template's keys, every function built for this machine and run as its
 // real bootstrap binary behind a Lambda Runtime API emulator (lambdaemu),
 // the REST API with its Lambda authorizer and gateway responses
-// (gatewayemu), a Lambda Invoke and API Gateway management endpoint, and a
-// poller for every DynamoDB stream event (streampoller). On first start it
-// creates the pepper and bootstraps a tenant, printing its admin token once.
+// (gatewayemu), a Lambda Invoke and API Gateway management endpoint, a
+// poller for every DynamoDB stream event (streampoller) and a timer for
+// every Schedule event. Other SAM templates (a platform's protected APIs)
+// run beside keyward's: their functions built and run too, each of their
+// APIs at its own base URL, an authorizer they import from keyward's stack
+// resolved to keyward's. On first start it creates the pepper and
+// bootstraps a tenant, printing its admin token once.
 //
-// Every listener it starts is bound to 127.0.0.1: the API, the Lambda
+// Every listener it starts is bound to 127.0.0.1: the APIs, the Lambda
 // endpoint, the local KMS, each function's Runtime API, and DynamoDB Local
 // (whose own main binds every interface; package ddblocal starts it bound to
 // loopback instead). Data lives in the data directory (.local/ by default,
