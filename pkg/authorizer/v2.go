@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -53,6 +54,7 @@ var errIdentitySources = errors.New("the HTTP API authorizer's identity sources 
 // simple response: allowed with the key's context, or refused (403);
 // ErrUnauthenticated (401) or ErrFailure (500) as Handle.
 func (a *Authorizer) HandleV2(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	start := time.Now()
 	req := v1Request(ev)
 	var d decision
 	if !slices.Contains(ev.IdentitySource, ev.RouteKey) || !slices.Contains(ev.IdentitySource, ev.RequestContext.HTTP.SourceIP) {
@@ -60,7 +62,7 @@ func (a *Authorizer) HandleV2(ctx context.Context, ev events.APIGatewayV2CustomA
 	} else {
 		d = a.decide(ctx, req)
 	}
-	a.logDecision(ctx, req, d, 0)
+	a.logDecision(ctx, req, d, time.Since(start))
 	switch d.outcome {
 	case outcomeAllow:
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: d.ent.context}, nil
