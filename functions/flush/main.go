@@ -1,5 +1,5 @@
 // Command flush is the flush Lambda function: it flushes the authorizer
-// cache of every REST stage the authorizer serves when a key change must stop
+// cache of every stage (REST or HTTP API) the authorizer serves when a key change must stop
 // a credential (from the keys table's stream) and when a key's expiry or
 // grace period ends (every minute, by schedule), so revocation and expiry
 // are immediate on every protected API (pkg/gwflush).
@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyward/keyward/pkg/awsenv"
@@ -30,5 +31,5 @@ func main() {
 		os.Exit(1)
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	lambda.Start(gwflush.NewEverywhere(apigateway.NewFromConfig(cfg), store, log).Handle)
+	lambda.Start(gwflush.NewEverywhere(apigateway.NewFromConfig(cfg), apigatewayv2.NewFromConfig(cfg), store, log).Handle)
 }

@@ -2,12 +2,14 @@ package apikey
 
 import "time"
 
-// Stage is an API Gateway stage the authorizer has served: a REST API's ID
-// and stage name. Changes that must stop a credential flush the authorizer
+// Stage is an API Gateway stage the authorizer has served: an API's ID and
+// stage name, and whether it is an HTTP API's (API Gateway v2) rather than a
+// REST API's. Changes that must stop a credential flush the authorizer
 // cache of every recorded stage.
 type Stage struct {
 	APIID string
 	Name  string
+	HTTP  bool
 }
 
 // Deadline is the moment a key's credential stops working by itself (its

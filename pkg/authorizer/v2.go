@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keyward/keyward/pkg/apikey"
 )
 
 // HTTP APIs (API Gateway v2) call the same function with payload format
@@ -19,8 +21,8 @@ import (
 // $context.identity.sourceIp): an event whose identity values hold neither
 // the route key nor the source IP is refused as a failure (500), never
 // answered, because its answer would be replayed on other routes or
-// addresses. HTTP APIs have no call that flushes their cache, so a revoked
-// or expired key stays allowed there for up to the authorizer's TTL.
+// addresses. HTTP API stages are recorded like REST ones, and flushed with
+// API Gateway v2's ResetAuthorizersCache.
 
 // HandleEvent answers either kind of event the function receives: a REST
 // API's REQUEST authorizer event (Handle) or an HTTP API's payload format
@@ -56,11 +58,20 @@ var errIdentitySources = errors.New("the HTTP API authorizer's identity sources 
 func (a *Authorizer) HandleV2(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 	start := time.Now()
 	req := v1Request(ev)
+	var recorded <-chan struct{}
+	if ev.RequestContext.APIID != "" && ev.RequestContext.Stage != "" {
+		s := apikey.Stage{APIID: ev.RequestContext.APIID, Name: ev.RequestContext.Stage, HTTP: true}
+		recorded = a.track.stage(ctx, s, a.now()) // beside the key's read
+	}
 	var d decision
 	if !slices.Contains(ev.IdentitySource, ev.RouteKey) || !slices.Contains(ev.IdentitySource, ev.RequestContext.HTTP.SourceIP) {
 		d = decision{outcome: outcomeFailure, reason: "identity_sources", err: errIdentitySources}
 	} else {
 		d = a.decide(ctx, req)
+	}
+	if d.outcome == outcomeAllow {
+		wait(recorded)
+		a.track.deadline(ctx, d.key, a.now())
 	}
 	a.logDecision(ctx, req, d, time.Since(start))
 	switch d.outcome {

@@ -16,7 +16,7 @@ import (
 
 // Stage and deadline items (template.yaml documents them beside KeysTable):
 //
-//	stage item     pk=STAGE     sk=<apiId>/<stage>         a stage the authorizer served
+//	stage item     pk=STAGE     sk=<apiId>/<stage>         a stage the authorizer served (kind rest or http)
 //	deadline item  pk=DEADLINE  sk=<time, to the ns>#<keyId> a cached Allow must not outlive it
 //
 // Both partitions stay small: a stage item per API stage, a deadline item
@@ -38,6 +38,13 @@ const (
 
 func stageSK(s apikey.Stage) string { return s.APIID + "/" + s.Name }
 
+func stageKind(s apikey.Stage) string {
+	if s.HTTP {
+		return "http"
+	}
+	return "rest"
+}
+
 func deadlineSK(d apikey.Deadline) string {
 	return d.At.UTC().Format(deadlineLayout) + "#" + d.KeyID
 }
@@ -55,7 +62,7 @@ func (s *Store) RecordStage(ctx context.Context, st apikey.Stage, now time.Time)
 		TableName: &s.table,
 		Item: map[string]types.AttributeValue{
 			"pk": str(pkStage), "sk": str(stageSK(st)),
-			"apiId": str(st.APIID), "stage": str(st.Name),
+			"apiId": str(st.APIID), "stage": str(st.Name), "kind": str(stageKind(st)),
 			"seenAt": str(fmtTime(now)), "ttl": num(now.Add(stageRetention).Unix()),
 		},
 	})
@@ -69,8 +76,9 @@ func (s *Store) ListStages(ctx context.Context) ([]apikey.Stage, error) {
 	err := s.queryPartition(ctx, pkStage, "", func(it map[string]types.AttributeValue) {
 		api, _ := it["apiId"].(*types.AttributeValueMemberS)
 		st, _ := it["stage"].(*types.AttributeValueMemberS)
+		kind, _ := it["kind"].(*types.AttributeValueMemberS)
 		if api != nil && st != nil && api.Value != "" && st.Value != "" {
-			out = append(out, apikey.Stage{APIID: api.Value, Name: st.Value})
+			out = append(out, apikey.Stage{APIID: api.Value, Name: st.Value, HTTP: kind != nil && kind.Value == "http"})
 		}
 	})
 	return out, wrap(err, "list stages")

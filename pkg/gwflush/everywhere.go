@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/smithy-go"
 
 	"github.com/keyward/keyward/pkg/apikey"
@@ -41,8 +42,8 @@ const (
 	maxBackoff          = 5 * time.Second
 )
 
-// Everywhere flushes the authorizer cache of every REST stage the
-// authorizer has recorded: keyward's own API and every protected API that
+// Everywhere flushes the authorizer cache of every stage the authorizer has
+// recorded: keyward's own API and every protected API, REST or HTTP, that
 // attaches the authorizer. It is driven by the keys table's stream
 // (HandleStream: revocations, rotations without grace, narrowed
 // allow-lists, earlier expiry) and by a schedule (WatchDeadlines: natural
@@ -50,6 +51,7 @@ const (
 // the event source and shows in the function's error metric and alarm.
 type Everywhere struct {
 	api      API
+	httpAPI  HTTPAPI
 	registry Registry
 	log      *slog.Logger
 	now      func() time.Time
@@ -58,13 +60,14 @@ type Everywhere struct {
 	poll     time.Duration
 }
 
-// NewEverywhere returns an Everywhere flushing through api the stages
-// registry lists, logging to log (slog.Default when nil).
-func NewEverywhere(api API, registry Registry, log *slog.Logger) *Everywhere {
+// NewEverywhere returns an Everywhere flushing the stages registry lists
+// through api (REST APIs) and httpAPI (HTTP APIs), logging to log
+// (slog.Default when nil).
+func NewEverywhere(api API, httpAPI HTTPAPI, registry Registry, log *slog.Logger) *Everywhere {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Everywhere{api: api, registry: registry, log: log, now: time.Now, sleep: sleepCtx, attempts: DefaultAttempts, poll: DefaultPollInterval}
+	return &Everywhere{api: api, httpAPI: httpAPI, registry: registry, log: log, now: time.Now, sleep: sleepCtx, attempts: DefaultAttempts, poll: DefaultPollInterval}
 }
 
 // WithClock sets the clock and the sleep WatchDeadlines and the backoff
@@ -116,14 +119,21 @@ func (e *Everywhere) FlushAll(ctx context.Context, why string) (int, error) {
 }
 
 // flushStage flushes one stage, backing off (exponentially, jittered, at
-// most maxBackoff) while API Gateway throttles.
+// most maxBackoff) while API Gateway throttles (TooManyRequestsException,
+// LimitExceededException).
 func (e *Everywhere) flushStage(ctx context.Context, s apikey.Stage) error {
 	var err error
 	for attempt := range e.attempts {
-		_, err = e.api.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{
-			RestApiId: aws.String(s.APIID), StageName: aws.String(s.Name),
-		})
-		if err == nil || errorCode(err) != "TooManyRequestsException" {
+		if s.HTTP {
+			_, err = e.httpAPI.ResetAuthorizersCache(ctx, &apigatewayv2.ResetAuthorizersCacheInput{
+				ApiId: aws.String(s.APIID), StageName: aws.String(s.Name),
+			})
+		} else {
+			_, err = e.api.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{
+				RestApiId: aws.String(s.APIID), StageName: aws.String(s.Name),
+			})
+		}
+		if code := errorCode(err); err == nil || code != "TooManyRequestsException" && code != "LimitExceededException" {
 			return err
 		}
 		d := min(maxBackoff, 200*time.Millisecond<<attempt)

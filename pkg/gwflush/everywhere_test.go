@@ -76,28 +76,34 @@ func newEverywhere(t *testing.T, stages ...apikey.Stage) *everywhere {
 		}
 	}
 	noSleep := func(ctx context.Context, d time.Duration) error { return ctx.Err() }
-	f := gwflush.NewEverywhere(gw.client(), keys.Store, logs.Logger()).WithClock(time.Now, noSleep)
+	f := gwflush.NewEverywhere(gw.client(), gw.httpClient(), keys.Store, logs.Logger()).WithClock(time.Now, noSleep)
 	return &everywhere{keys: keys, gw: gw, f: f, logs: logs}
 }
 
 var (
 	ownStage    = apikey.Stage{APIID: "abc123def4", Name: "prod"}
 	sampleStage = apikey.Stage{APIID: "rec0000001", Name: "v1"}
+	httpStage   = apikey.Stage{APIID: "http000001", Name: "$default", HTTP: true}
 )
 
 func flushOf(s apikey.Stage) string {
+	if s.HTTP {
+		return "DELETE /v2/apis/" + s.APIID + "/stages/" + s.Name + "/cache/authorizers"
+	}
 	return "DELETE /restapis/" + s.APIID + "/stages/" + s.Name + "/cache/authorizers"
 }
 
 func TestFlushAllFlushesEveryRecordedStageOnce(t *testing.T) {
-	e := newEverywhere(t, ownStage, sampleStage)
+	e := newEverywhere(t, ownStage, sampleStage, httpStage)
 	n, err := e.f.FlushAll(context.Background(), "revoke")
-	if err != nil || n != 2 {
-		t.Fatalf("FlushAll = %d, %v; want 2 stages", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("FlushAll = %d, %v; want 3 stages", n, err)
 	}
 	got := e.gw.take()
 	slices.Sort(got)
-	if want := []string{flushOf(ownStage), flushOf(sampleStage)}; !slices.Equal(got, want) {
+	want := []string{flushOf(ownStage), flushOf(sampleStage), flushOf(httpStage)}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
 		t.Fatalf("calls %v, want %v", got, want)
 	}
 }

@@ -3,8 +3,9 @@
 // per stage for the stage's TTL; a change that must stop a credential — a
 // revoke, a batch revoke, a rotation with no grace period, an allow-list
 // change, an earlier expiry — and the moment a key expires or a grace
-// period ends, flush the authorizer cache of every REST stage the
-// authorizer has recorded (FlushStageAuthorizersCache), so the next request
+// period ends, flush the authorizer cache of every stage the authorizer has
+// recorded (FlushStageAuthorizersCache for a REST API, ResetAuthorizersCache
+// for an HTTP API), so the next request
 // is authorized afresh instead of being served a cached Allow.
 //
 // The flush is driven by the keys table's stream and by a schedule (see
@@ -21,10 +22,17 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 )
 
-// API is the part of the API Gateway client the flusher uses;
+// API is the part of the API Gateway (REST APIs) client the flusher uses;
 // *apigateway.Client satisfies it.
 type API interface {
 	FlushStageAuthorizersCache(ctx context.Context, in *apigateway.FlushStageAuthorizersCacheInput, optFns ...func(*apigateway.Options)) (*apigateway.FlushStageAuthorizersCacheOutput, error)
+}
+
+// HTTPAPI is the part of the API Gateway v2 (HTTP APIs) client the flusher
+// uses; *apigatewayv2.Client satisfies it.
+type HTTPAPI interface {
+	ResetAuthorizersCache(ctx context.Context, in *apigatewayv2.ResetAuthorizersCacheInput, optFns ...func(*apigatewayv2.Options)) (*apigatewayv2.ResetAuthorizersCacheOutput, error)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 )
@@ -61,6 +62,13 @@ func (g *gateway) fail(status int) {
 	g.mu.Lock()
 	g.status = status
 	g.mu.Unlock()
+}
+
+func (g *gateway) httpClient() *apigatewayv2.Client {
+	return apigatewayv2.New(apigatewayv2.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(g.srv.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
 }
 
 func (g *gateway) client() *apigateway.Client {
