@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/workbench/localstack"
 )
@@ -143,7 +144,54 @@ func (a *api) do(method, path, auth string, body any, headers ...string) *respon
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	if resp.StatusCode/100 == 2 {
+		driven.add(method, path)
+	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// driven records which of keyward's routes (apikey.AdminRoutes) some test
+// called with success.
+var driven = &routeSet{m: map[string]bool{}}
+
+type routeSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// add records the table route a concrete path is served by: the one whose
+// segments match, literal segments before {parameters}.
+func (s *routeSet) add(method, path string) {
+	path, _, _ = strings.Cut(path, "?")
+	got := strings.Split(path, "/")
+	best, bestLiterals := "", -1
+	for _, r := range apikey.AdminRoutes() {
+		want := strings.Split(r.Path, "/")
+		if r.Method != method || len(want) != len(got) {
+			continue
+		}
+		literals := 0
+		for i := range want {
+			switch {
+			case strings.HasPrefix(want[i], "{"):
+			case want[i] == got[i]:
+				literals++
+			default:
+				literals = -1
+			}
+			if literals < 0 {
+				break
+			}
+		}
+		if literals > bestLiterals {
+			best, bestLiterals = r.Method+" "+r.Path, literals
+		}
+	}
+	if best != "" {
+		s.mu.Lock()
+		s.m[best] = true
+		s.mu.Unlock()
+	}
 }
 
 // expect checks the status and returns the response.
@@ -535,6 +583,16 @@ func TestEndToEnd(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "" || !strings.Contains(string(b), `"principalId":"`+adminID+`"`) {
 			t.Errorf("invoke = %d %v %s", resp.StatusCode, resp.Header, b)
+		}
+	})
+
+	t.Run("EveryRouteOfTheTableWasDriven", func(t *testing.T) {
+		driven.mu.Lock()
+		defer driven.mu.Unlock()
+		for _, r := range apikey.AdminRoutes() {
+			if !driven.m[r.Method+" "+r.Path] {
+				t.Errorf("%s %s (%s) was never called with success", r.Method, r.Path, r.Function)
+			}
 		}
 	})
 
