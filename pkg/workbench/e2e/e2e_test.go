@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
@@ -670,4 +671,16 @@ func (s *syncBuffer) tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func TestRouteSetFindsTheTableRoute(t *testing.T) {
+	s := &routeSet{m: map[string]bool{}}
+	s.add("GET", "/v1/keys/key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z?x=1")
+	s.add("POST", "/v1/keys/key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z/rotate")
+	s.add("POST", "/v1/keys/batch-revoke")
+	s.add("GET", "/v1/nothing")
+	want := []string{"GET /v1/keys/{keyId}", "POST /v1/keys/batch-revoke", "POST /v1/keys/{keyId}/rotate"}
+	if got := slices.Sorted(maps.Keys(s.m)); !slices.Equal(got, want) {
+		t.Fatalf("routes = %q, want %q", got, want)
+	}
 }
