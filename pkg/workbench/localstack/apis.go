@@ -185,6 +185,7 @@ func (s *stackTemplate) hasRoutes(api string) bool {
 func (b *boot) newGateway(s *stackTemplate, id string) (*gatewayemu.Gateway, error) {
 	api := s.apis[id]
 	cfg := gatewayemu.Config{
+		HTTP:  api.HTTP,
 		APIID: s.apiIDs[id], Stage: api.StageName, Region: Region, Account: Account,
 		Authorizers:      map[string]gatewayemu.Authorizer{},
 		GatewayResponses: map[string]gatewayemu.GatewayResponse{},
@@ -204,7 +205,8 @@ func (b *boot) newGateway(s *stackTemplate, id string) (*gatewayemu.Gateway, err
 		}
 		cfg.Authorizers[name] = gatewayemu.Authorizer{
 			Function: fn, Type: a.PayloadType, Headers: a.Headers, QueryStrings: a.QueryStrings, Context: a.Context,
-			TTL: time.Duration(a.ReauthorizeEvery) * time.Second,
+			TTL:                  time.Duration(a.ReauthorizeEvery) * time.Second,
+			PayloadFormatVersion: a.PayloadFormatVersion, SimpleResponses: a.SimpleResponses,
 		}
 	}
 	for typ, gr := range api.GatewayResponses {
@@ -219,7 +221,7 @@ func (b *boot) newGateway(s *stackTemplate, id string) (*gatewayemu.Gateway, err
 			if auth == "" {
 				auth = api.DefaultAuthorizer
 			}
-			cfg.Routes = append(cfg.Routes, gatewayemu.Route{Method: e.Method, Path: e.Path, Function: fid, Authorizer: auth})
+			cfg.Routes = append(cfg.Routes, gatewayemu.Route{Method: e.Method, Path: e.Path, Function: fid, Authorizer: auth, PayloadFormatVersion: e.PayloadFormatVersion})
 		}
 	}
 	return gatewayemu.New(cfg)
