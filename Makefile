@@ -64,7 +64,8 @@ lint:
 
 ## run: the whole service on this machine, from template.yaml (README: "Run it locally");
 ## Ctrl-C stops everything. APIS: other SAM templates to serve beside keyward's
-## (space-separated); PARAMS: a JSON file of keyward's parameters; other flags
+## (space-separated); PARAMS: a JSON file of parameters (another template's as
+## "<stack>.Name", its stack being its directory's name); other flags
 ## in RUN_FLAGS, e.g. RUN_FLAGS="-param AuthorizerCacheTtl=0"
 APIS   ?=
 PARAMS ?=

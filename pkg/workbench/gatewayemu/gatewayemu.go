@@ -1,6 +1,7 @@
 // Package gatewayemu emulates an API Gateway REST API stage with Lambda
-// proxy integrations and Lambda (REQUEST or TOKEN) authorizers, for running
-// a SAM application on this machine. It is development tooling, not for
+// proxy integrations and Lambda (REQUEST or TOKEN) authorizers, or an HTTP
+// API stage (Config.HTTP, see httpapi.go), for running a SAM application
+// on this machine. It is development tooling, not for
 // production.
 //
 // What it reproduces, because keyward's behaviour depends on it:
@@ -25,7 +26,8 @@
 //   - GatewayResponses: status codes, headers and body templates, with the
 //     common $context variables and the authorizer's context
 //     ($context.authorizer.<key>, e.g. a Deny's reason);
-//   - FlushStageAuthorizersCache, through ManagementAPI.
+//   - FlushStageAuthorizersCache (and v2's ResetAuthorizersCache), through
+//     ManagementAPI.
 //
 // The Authorization header (or any identity source) is never logged.
 package gatewayemu

@@ -59,7 +59,7 @@ type ServerlessFunction struct {
 	LogFormat           string
 	ApplicationLogLevel string
 	SystemLogLevel      string
-	// APIEvents are the function's Api events, sorted by name.
+	// APIEvents are the function's Api and HttpApi events, sorted by name.
 	APIEvents []APIEvent
 	// StreamEvents are its DynamoDB (and Kinesis) events, sorted by name.
 	StreamEvents []StreamEvent
