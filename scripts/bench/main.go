@@ -14,8 +14,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/workbench/bench"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
@@ -66,14 +68,19 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 		return nil, err
 	}
 	root := filepath.Dir(tp)
-	dir, err := os.MkdirTemp("", "keyward-bench-")
+	dir, err := os.MkdirTemp(tmpBase(), "keyward-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	want := func(g string) bool { return c.only == "" || c.only == g }
 	var results []bench.Result
-	step := func(what string) { fmt.Printf("[%5.1fs] %s\n", time.Since(start).Seconds(), what) }
+	var stepMu sync.Mutex
+	step := func(what string) {
+		stepMu.Lock()
+		defer stepMu.Unlock()
+		fmt.Printf("[%5.1fs] %s\n", time.Since(start).Seconds(), what)
+	}
 
 	if want("size") {
 		step("binary sizes (linux/arm64, make build flags)")
@@ -127,6 +134,128 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 			results = append(results, rs...)
 		}
 	}
+	// Memory and seeding are not timed: they run side by side. Everything
+	// timed runs alone.
+	var memRes []bench.Result
+	memErr := make(chan error, 1)
+	if want("memory") {
+		go func() {
+			var err error
+			memRes, err = memory(ctx, env, bins, c, step)
+			memErr <- err
+		}()
+	} else {
+		memErr <- nil
+	}
+	var sc *scale
+	if want("admin") {
+		if sc, err = seed(ctx, env, c, step); err != nil {
+			return results, err
+		}
+	}
+	step("waiting for the memory run")
+	if err := <-memErr; err != nil {
+		return results, fmt.Errorf("memory: %w", err)
+	}
+	results = append(results, memRes...)
+	if want("admin") {
+		rs, err := admin(ctx, env, sc, c, step)
+		results = append(results, rs...)
+		if err != nil {
+			return results, err
+		}
+	}
+	if want("lag") {
+		step(fmt.Sprintf("audit lag: %d creates/s for %s through the local stream poller", c.lagRate, c.lagFor))
+		lag, err := env.Tenant(ctx, "bench-lag")
+		if err != nil {
+			return results, err
+		}
+		rs, err := env.AuditLag(ctx, lag, c.lagRate, c.lagFor)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, rs...)
+	}
 	step("done")
 	return results, nil
+}
+
+// memory seeds the keys the authorizer's memory run needs and runs it.
+func memory(ctx context.Context, env *bench.Env, bins map[string]string, c config, step func(string)) ([]bench.Result, error) {
+	mem, err := env.Tenant(ctx, "bench-mem")
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := env.SeedSharedSecret(ctx, mem, max(c.memUncached, 2))
+	if err != nil {
+		return nil, err
+	}
+	step(fmt.Sprintf("memory: %d cached, %d uncached, %d unknown-ID authorizer invocations", c.memCached, c.memUncached, c.memUnknown))
+	plan := bench.MemoryPlan{Cached: c.memCached, Uncached: c.memUncached, Unknown: c.memUnknown, Limit: 48 << 20}
+	return env.Memory(ctx, bins["authorizer"], bins["floor"], tokens, plan, func(s string) { step("memory: " + s) })
+}
+
+// scale is the seeded data of the admin-path measurements.
+type scale struct{ big, small apikey.Caller }
+
+// seed writes the large and the small tenant's keys and the audit records.
+func seed(ctx context.Context, env *bench.Env, c config, step func(string)) (*scale, error) {
+	step(fmt.Sprintf("seeding %d keys in one tenant, 100 in another, %d audit records", c.scaleKeys, c.scaleAudit))
+	big, err := env.Tenant(ctx, "bench-big")
+	if err != nil {
+		return nil, err
+	}
+	small, err := env.Tenant(ctx, "bench-small")
+	if err != nil {
+		return nil, err
+	}
+	if err := env.SeedKeys(ctx, big, c.scaleKeys); err != nil {
+		return nil, err
+	}
+	if err := env.SeedKeys(ctx, small, 100); err != nil {
+		return nil, err
+	}
+	step("keys seeded")
+	if err := env.SeedAudit(ctx, "bench-audit", c.scaleAudit); err != nil {
+		return nil, err
+	}
+	step("audit records seeded")
+	return &scale{big: big, small: small}, nil
+}
+
+// admin measures create, list and name search at scale and audit pages.
+func admin(ctx context.Context, env *bench.Env, sc *scale, c config, step func(string)) ([]bench.Result, error) {
+	var results []bench.Result
+	step("create beside a bare TransactWriteItems of the same items")
+	r, err := env.Create(ctx, 100)
+	if err != nil {
+		return results, err
+	}
+	results = append(results, r)
+	step("list and name-search pages of 50")
+	for _, q := range []string{"", "bench"} {
+		b, s, err := env.ListPages(ctx, sc.big, sc.small, q, 40)
+		if err != nil {
+			return results, err
+		}
+		name := fmt.Sprintf("list page of 50 at %dk keys", c.scaleKeys/1000)
+		if q != "" {
+			name = fmt.Sprintf("name search page of 50 at %dk keys", c.scaleKeys/1000)
+		}
+		results = append(results, bench.Result{Name: name, Figure: bench.Ms(b), Floor: bench.Ms(s) + " at 100",
+			Ratio: float64(b) / float64(s), Target: "≤ 1.50", Pass: float64(b) <= 1.5*float64(s)})
+	}
+	step("audit pages of 50")
+	rs, err := env.AuditPages(ctx, "bench-audit", 40)
+	return append(results, rs...), err
+}
+
+// tmpBase is where the run's files go: memory (/dev/shm) when there is
+// one, so DynamoDB Local's database is not written to disk.
+func tmpBase() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
 }
