@@ -133,6 +133,11 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 			fmt.Printf("  %s: %s (floor %s)\n", cc.Name, rs[0].Figure, rs[0].Floor)
 			results = append(results, rs...)
 		}
+		rs, err := env.Breakdown(ctx, env.Admin.KeyID, c.coldRuns)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, rs...)
 	}
 	// Memory and seeding are not timed: they run side by side. Everything
 	// timed runs alone.

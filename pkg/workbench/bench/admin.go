@@ -164,9 +164,10 @@ func (e *Env) Tenant(ctx context.Context, tenant string) (apikey.Caller, error) 
 	return apikey.Caller{TenantID: tenant, KeyID: k.ID, Scopes: k.Scopes}, nil
 }
 
-// SeedKeys writes n keys into c's tenant: the items of one key created
+// SeedKeys writes n keys into c's tenant: the key item of one key created
 // through the service, copied with other IDs and names, written with
-// BatchWriteItem by a few writers.
+// BatchWriteItem by a few writers. Their name claims (which only creates
+// and renames read) are left out, which halves the writes.
 func (e *Env) SeedKeys(ctx context.Context, c apikey.Caller, n int) error {
 	rec := &recorder{Client: e.DB}
 	svc := apikey.NewService(dynamostore.New(rec, e.Settings.Table), e.Hasher, e.Settings.Service)
@@ -180,6 +181,9 @@ func (e *Env) SeedKeys(ctx context.Context, c apikey.Caller, n int) error {
 		defer close(items)
 		for range n - 1 {
 			for _, it := range t.items(newID(), randomName("bench ", r)) {
+				if _, listed := it["gsi1pk"]; !listed {
+					continue // the name claim: uniqueness only, not read by lists
+				}
 				select {
 				case items <- it:
 				case <-ctx.Done():
