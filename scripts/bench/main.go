@@ -39,9 +39,9 @@ func main() {
 	flag.IntVar(&c.coldRuns, "cold-runs", 15, "cold starts per function (and as many of the floor), alternating")
 	flag.IntVar(&c.scaleKeys, "keys", 100_000, "keys in the large tenant (list and name search)")
 	flag.IntVar(&c.scaleAudit, "audit-records", 100_000, "audit records in the large tenant")
-	flag.IntVar(&c.memCached, "mem-cached", 20_000, "cached authorizer invocations before the first RSS reading")
-	flag.IntVar(&c.memUncached, "mem-uncached", 10_000, "uncached authorizer invocations (distinct keys)")
-	flag.IntVar(&c.memUnknown, "mem-unknown", 75_000, "authorizer invocations with random unknown key IDs (the key cache holds 50,000)")
+	flag.IntVar(&c.memCached, "mem-cached", 10_000, "cached authorizer invocations before the first RSS reading")
+	flag.IntVar(&c.memUncached, "mem-uncached", 5_000, "uncached authorizer invocations (distinct keys)")
+	flag.IntVar(&c.memUnknown, "mem-unknown", 60_000, "authorizer invocations with random unknown key IDs (the key cache holds 50,000)")
 	flag.IntVar(&c.lagRate, "lag-rate", 100, "key writes per second for the audit lag")
 	flag.DurationVar(&c.lagFor, "lag-for", 10*time.Second, "how long the audit lag writes run")
 	flag.StringVar(&c.only, "only", "", "run one group only: size, cold, admin, memory, lag")
@@ -197,7 +197,7 @@ func memory(ctx context.Context, env *bench.Env, bins map[string]string, c confi
 		return nil, err
 	}
 	step(fmt.Sprintf("memory: %d cached, %d uncached, %d unknown-ID authorizer invocations", c.memCached, c.memUncached, c.memUnknown))
-	plan := bench.MemoryPlan{Cached: c.memCached, Uncached: c.memUncached, Unknown: c.memUnknown, Limit: 48 << 20}
+	plan := bench.MemoryPlan{Cached: c.memCached, Uncached: c.memUncached, Unknown: c.memUnknown, CacheBound: 50_000, Limit: 48 << 20}
 	return env.Memory(ctx, bins["authorizer"], bins["floor"], tokens, plan, func(s string) { step("memory: " + s) })
 }
 
