@@ -98,15 +98,9 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 	}
 
 	step("building host binaries and starting the local stack")
-	bins := map[string]string{}
-	for _, fn := range append([]string{"floor"}, functions...) {
-		pkg := "./functions/" + fn
-		if fn == "floor" {
-			pkg = bench.FloorPackage
-		}
-		if bins[fn], err = bench.Build(ctx, root, pkg, runtime.GOOS, runtime.GOARCH, filepath.Join(dir, "host", fn)); err != nil {
-			return results, err
-		}
+	bins, err := hostBinaries(ctx, root, dir)
+	if err != nil {
+		return results, err
 	}
 	logs, err := os.Create(filepath.Join(os.TempDir(), "keyward-bench-stack.log"))
 	if err != nil {
@@ -121,23 +115,11 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 
 	if want("cold") {
 		step(fmt.Sprintf("cold starts: %d alternating runs per function", c.coldRuns))
-		cases, err := env.ColdCases(ctx, bins, root, c.coldRuns)
-		if err != nil {
-			return results, err
-		}
-		for _, cc := range cases {
-			rs, err := bench.ColdStart(ctx, bins["floor"], cc, c.coldRuns)
-			if err != nil {
-				return results, err
-			}
-			fmt.Printf("  %s: %s (floor %s)\n", cc.Name, rs[0].Figure, rs[0].Floor)
-			results = append(results, rs...)
-		}
-		rs, err := env.Breakdown(ctx, env.Admin.KeyID, c.coldRuns)
-		if err != nil {
-			return results, err
-		}
+		rs, err := coldStarts(ctx, env, bins, root, c.coldRuns)
 		results = append(results, rs...)
+		if err != nil {
+			return results, err
+		}
 	}
 	// Memory and seeding are not timed: they run side by side. Everything
 	// timed runs alone.
@@ -184,6 +166,43 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 	}
 	step("done")
 	return results, nil
+}
+
+// hostBinaries builds the floor and every function for this machine with
+// the Lambda build flags, for the cold-start and memory runs.
+func hostBinaries(ctx context.Context, root, dir string) (map[string]string, error) {
+	bins := map[string]string{}
+	for _, fn := range append([]string{"floor"}, functions...) {
+		pkg := "./functions/" + fn
+		if fn == "floor" {
+			pkg = bench.FloorPackage
+		}
+		var err error
+		if bins[fn], err = bench.Build(ctx, root, pkg, runtime.GOOS, runtime.GOARCH, filepath.Join(dir, "host", fn)); err != nil {
+			return nil, err
+		}
+	}
+	return bins, nil
+}
+
+// coldStarts measures every function's cold start beside the floor, then
+// the authorizer's cold path step by step.
+func coldStarts(ctx context.Context, env *bench.Env, bins map[string]string, root string, runs int) ([]bench.Result, error) {
+	cases, err := env.ColdCases(ctx, bins, root, runs)
+	if err != nil {
+		return nil, err
+	}
+	var results []bench.Result
+	for _, cc := range cases {
+		rs, err := bench.ColdStart(ctx, bins["floor"], cc, runs)
+		if err != nil {
+			return results, err
+		}
+		fmt.Printf("  %s: %s (floor %s)\n", cc.Name, rs[0].Figure, rs[0].Floor)
+		results = append(results, rs...)
+	}
+	rs, err := env.Breakdown(ctx, env.Admin.KeyID, runs)
+	return append(results, rs...), err
 }
 
 // memory seeds the keys the authorizer's memory run needs and runs it.
