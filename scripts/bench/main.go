@@ -136,7 +136,7 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 	}
 	var sc *scale
 	if want("admin") {
-		if sc, err = seed(ctx, env, c, step); err != nil {
+		if sc, err = seed(ctx, env, root, c, step); err != nil {
 			return results, err
 		}
 	}
@@ -146,7 +146,7 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 	}
 	results = append(results, memRes...)
 	if want("admin") {
-		rs, err := admin(ctx, env, sc, c, step)
+		rs, err := admin(ctx, sc, c, step)
 		results = append(results, rs...)
 		if err != nil {
 			return results, err
@@ -220,12 +220,20 @@ func memory(ctx context.Context, env *bench.Env, bins map[string]string, c confi
 	return env.Memory(ctx, bins["authorizer"], bins["floor"], tokens, plan, func(s string) { step("memory: " + s) })
 }
 
-// scale is the seeded data of the admin-path measurements.
-type scale struct{ big, small apikey.Caller }
+// scale is the seeded data of the admin-path measurements, in tables of
+// their own.
+type scale struct {
+	env        *bench.Env
+	big, small apikey.Caller
+}
 
 // seed writes the large and the small tenant's keys and the audit records.
-func seed(ctx context.Context, env *bench.Env, c config, step func(string)) (*scale, error) {
+func seed(ctx context.Context, stack *bench.Env, root string, c config, step func(string)) (*scale, error) {
 	step(fmt.Sprintf("seeding %d keys in one tenant, 100 in another, %d audit records", c.scaleKeys, c.scaleAudit))
+	env, err := stack.ScaleEnv(ctx, root)
+	if err != nil {
+		return nil, err
+	}
 	big, err := env.Tenant(ctx, "bench-big")
 	if err != nil {
 		return nil, err
@@ -245,11 +253,12 @@ func seed(ctx context.Context, env *bench.Env, c config, step func(string)) (*sc
 		return nil, err
 	}
 	step("audit records seeded")
-	return &scale{big: big, small: small}, nil
+	return &scale{env: env, big: big, small: small}, nil
 }
 
 // admin measures create, list and name search at scale and audit pages.
-func admin(ctx context.Context, env *bench.Env, sc *scale, c config, step func(string)) ([]bench.Result, error) {
+func admin(ctx context.Context, sc *scale, c config, step func(string)) ([]bench.Result, error) {
+	env := sc.env
 	var results []bench.Result
 	step("create beside a bare TransactWriteItems of the same items")
 	r, err := env.Create(ctx, 100)
