@@ -21,6 +21,11 @@ var adminRoutes = []RouteScope{
 	{Method: "GET", Path: "/v1/audit", Scope: ScopeAuditRead},
 	{Method: "POST", Path: "/v1/verify", Scope: ScopeVerify},
 	{Method: "GET", Path: "/v1/whoami", Scope: ""},
+	{Method: "POST", Path: "/v1/tenants", Scope: ScopeTenantsAdmin},
+	{Method: "GET", Path: "/v1/tenants", Scope: ScopeTenantsAdmin},
+	{Method: "GET", Path: "/v1/tenants/{tenantId}", Scope: ScopeTenantsAdmin},
+	{Method: "POST", Path: "/v1/tenants/{tenantId}/suspend", Scope: ScopeTenantsAdmin},
+	{Method: "POST", Path: "/v1/tenants/{tenantId}/resume", Scope: ScopeTenantsAdmin},
 }
 
 // AdminRoutes returns keyward's own routes and the scope each needs

@@ -46,6 +46,22 @@ var (
 // ValidTenantID reports whether t is a well-formed tenant ID.
 func ValidTenantID(t string) bool { return tenantRE.MatchString(t) }
 
+// MaxActorLen bounds the person a key asserts (Keyward-Actor).
+const MaxActorLen = 200
+
+// ValidateActor checks an asserted person: trimmed, 1 to MaxActorLen
+// characters, no control, format or invisible characters. Errors name field.
+func ValidateActor(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || utf8.RuneCountInString(v) > MaxActorLen {
+		return "", Invalid(field, "must be 1 to %d characters", MaxActorLen)
+	}
+	if err := checkText(field, v, false); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
 // ValidType reports whether t is a well-formed key type.
 func ValidType(t string) bool { return typeRE.MatchString(t) }
 

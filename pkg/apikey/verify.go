@@ -16,6 +16,8 @@ const (
 	CodeExpired       VerifyCode = "EXPIRED"
 	CodeInvalidSecret VerifyCode = "INVALID_SECRET"
 	CodeMalformed     VerifyCode = "MALFORMED"
+	// CodeTenantSuspended: the key's tenant is suspended; every key of it is refused.
+	CodeTenantSuspended VerifyCode = "TENANT_SUSPENDED"
 )
 
 // KeyGetter reads a key by ID; Store satisfies it, and the authorizer puts a
@@ -61,6 +63,8 @@ func Verify(ctx context.Context, keys KeyGetter, hasher Hasher, keyID, secret st
 		return nil, CodeInvalidSecret, nil
 	case k.Status == StatusRevoked:
 		return k, CodeRevoked, nil
+	case k.TenantSuspended:
+		return k, CodeTenantSuspended, nil
 	case k.StatusAt(now) == StatusExpired:
 		return k, CodeExpired, nil
 	}

@@ -46,7 +46,8 @@ type Settings struct {
 	KMSKeyID string
 	// Service holds TOKEN_PREFIX (default kw), KEY_TYPES (comma-separated,
 	// empty allows any well-formed type) and REVOKED_RETENTION_DAYS (1-3650,
-	// default 90).
+	// default 90) and OPERATOR_TENANT (the tenant of platform keys, default
+	// operator).
 	Service apikey.Config
 	// LogLevel is LOG_LEVEL, else Lambda's AWS_LAMBDA_LOG_LEVEL (set from the
 	// template's LoggingConfig), else INFO.
@@ -95,6 +96,14 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		days = n
 	}
 	s.Service.RevokedRetention = time.Duration(days) * 24 * time.Hour
+
+	s.Service.OperatorTenant = strings.TrimSpace(getenv("OPERATOR_TENANT"))
+	if s.Service.OperatorTenant == "" {
+		s.Service.OperatorTenant = apikey.DefaultOperatorTenant
+	}
+	if !apikey.ValidTenantID(s.Service.OperatorTenant) {
+		return Settings{}, fmt.Errorf("OPERATOR_TENANT %q must match ^[a-z0-9][a-z0-9-]{1,62}$", s.Service.OperatorTenant)
+	}
 
 	level := strings.TrimSpace(getenv("LOG_LEVEL"))
 	if level == "" {
