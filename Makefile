@@ -93,10 +93,11 @@ fuzz:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./pkg/authorizer/...
 
-## bootstrap: create TENANT's default key (keys:admin) and print its token once
+## bootstrap: create TENANT (default: the operator tenant and its platform key) with its default key
+## and print its token once; break-glass: make bootstrap TENANT=acme ROTATE_DEFAULT=1 rotates the default key
 bootstrap:
-	@test -n "$(TENANT)" || { echo "usage: make bootstrap TENANT=acme"; exit 2; }
-	$(GO) run ./scripts/bootstrap -tenant "$(TENANT)"
+	@test -z "$(ROTATE_DEFAULT)" || test -n "$(TENANT)" || { echo "usage: make bootstrap TENANT=acme ROTATE_DEFAULT=1"; exit 2; }
+	$(GO) run ./scripts/bootstrap $(if $(TENANT),-tenant "$(TENANT)") $(if $(ROTATE_DEFAULT),-rotate-default)
 
 ## pepper-rotate: add the next pepper version (old hashes keep verifying); same targets as bootstrap
 pepper-rotate:

@@ -68,10 +68,11 @@ const DefaultTenant = "local"
 
 // Files in the data directory.
 const (
-	AdminTokenFile = "admin-token"   // the bootstrapped tenant's token, 0600
-	StateFile      = localstate.File // endpoints of the running stack, for tools
-	kmsFile        = "kms.json"      // local KMS key material, 0600
-	lockFile       = "run.lock"
+	AdminTokenFile    = "admin-token"    // the bootstrapped tenant's token, 0600
+	PlatformTokenFile = "platform-token" // the operator tenant's platform key, 0600
+	StateFile         = localstate.File  // endpoints of the running stack, for tools
+	kmsFile           = "kms.json"       // local KMS key material, 0600
+	lockFile          = "run.lock"
 )
 
 // bootstrapActor is recorded as the creator of the bootstrapped key.
@@ -124,6 +125,9 @@ type Stack struct {
 	// DataDir is the data directory; TokenFile the admin token's file.
 	DataDir   string
 	TokenFile string
+	// PlatformTokenFile holds the operator tenant's platform key (keys:admin,
+	// tenants:admin, tenants:act, actors:assert), bootstrapped beside Tenant.
+	PlatformTokenFile string
 	// Tables maps table logical IDs to names; KMSKeys KMS key logical IDs
 	// to ARNs; Functions lists the functions by logical ID.
 	Tables    map[string]string
@@ -183,7 +187,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	con := &console{out: opts.Output}
 	st = &Stack{
 		DataDir:   dataDir,
-		TokenFile: filepath.Join(dataDir, AdminTokenFile),
+		TokenFile: filepath.Join(dataDir, AdminTokenFile), PlatformTokenFile: filepath.Join(dataDir, PlatformTokenFile),
 		console:   con,
 		log:       con.logger("stack", opts.LogLevel),
 		functions: map[string]*lambdaemu.Function{},
@@ -411,14 +415,14 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 
 	// Pepper and tenant.
-	token, err := st.bootstrap(ctx, envs, ddb.Endpoint, kmsURL, opts.Tenant)
+	token, platform, err := st.bootstrap(ctx, envs, ddb.Endpoint, kmsURL, opts.Tenant)
 	if err != nil {
 		return st, err
 	}
 	if err := st.writeState(envs); err != nil {
 		return st, err
 	}
-	st.banner(opts.Terminal, token, opts.Tenant)
+	st.banner(opts.Terminal, token, platform, opts.Tenant)
 	return st, nil
 }
 
@@ -618,42 +622,58 @@ func (st *Stack) startPollers(fns map[string]*samtemplate.ServerlessFunction, st
 }
 
 // bootstrap creates the pepper and, on first start, the tenant's default
-// key. It returns the token when it created one.
-func (st *Stack) bootstrap(ctx context.Context, envs map[string]map[string]string, ddbURL, kmsURL, tenant string) (string, error) {
+// key and the operator tenant's platform key. It returns the tokens it
+// created ("" for one that exists).
+func (st *Stack) bootstrap(ctx context.Context, envs map[string]map[string]string, ddbURL, kmsURL, tenant string) (token, platform string, err error) {
 	env := keysEnv(envs)
 	if env == nil {
 		st.log.Warn("no function has KEYS_TABLE: no pepper or tenant bootstrapped")
-		return "", nil
+		return "", "", nil
 	}
 	s, err := awsenv.ReadSettings(func(k string) string { return env[k] })
 	if err != nil {
-		return "", fmt.Errorf("localstack: %w", err)
+		return "", "", fmt.Errorf("localstack: %w", err)
 	}
 	svc, hasher := Service(s, ddbURL, kmsURL)
 	if _, err := hasher.EnsureCurrent(ctx); err != nil {
-		return "", fmt.Errorf("localstack: create the pepper: %w", err)
+		return "", "", fmt.Errorf("localstack: create the pepper: %w", err)
 	}
-	if _, err := os.Stat(st.TokenFile); err == nil {
-		if fixed, err := ensureOwnerOnly(st.TokenFile); err != nil {
+	if token, err = st.bootstrapTenant(ctx, svc, tenant, st.TokenFile); err != nil {
+		return "", "", err
+	}
+	if tenant != svc.OperatorTenant() {
+		if platform, err = st.bootstrapTenant(ctx, svc, svc.OperatorTenant(), st.PlatformTokenFile); err != nil {
+			return "", "", err
+		}
+	}
+	st.Bootstrapped = token != ""
+	return token, platform, nil
+}
+
+// bootstrapTenant creates tenant and its default key unless file (its
+// token, 0600) exists. It returns the token when it created one.
+func (st *Stack) bootstrapTenant(ctx context.Context, svc *apikey.Service, tenant, file string) (string, error) {
+	if _, err := os.Stat(file); err == nil {
+		if fixed, err := ensureOwnerOnly(file); err != nil {
 			return "", err
 		} else if fixed {
-			st.log.Warn("the admin token file was readable by others: made it 0600", "tokenFile", st.TokenFile)
+			st.log.Warn("a token file was readable by others: made it 0600", "tokenFile", file)
 		}
 		return "", nil
 	}
 	issued, err := svc.Bootstrap(ctx, tenant, bootstrapActor)
 	if apikey.ErrorCode(err) == apikey.ECodeTenantAlreadyExists {
-		st.log.Warn("tenant exists but its token file is gone; its token was shown once. Bootstrap another tenant (make bootstrap TENANT=...) or delete the data directory to start over",
-			"tenant", tenant, "tokenFile", st.TokenFile)
+		st.log.Warn("tenant exists but its token file is gone; its token was shown once. Rotate its default key "+
+			"(make bootstrap TENANT=... ROTATE_DEFAULT=1) or delete the data directory to start over",
+			"tenant", tenant, "tokenFile", file)
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("localstack: bootstrap tenant %s: %w", tenant, err)
 	}
-	if err := writeSecretFile(st.TokenFile, issued.Token+"\n"); err != nil {
+	if err := writeSecretFile(file, issued.Token+"\n"); err != nil {
 		return "", err
 	}
-	st.Bootstrapped = true
 	return issued.Token, nil
 }
 
@@ -712,7 +732,7 @@ func (st *Stack) writeState(envs map[string]map[string]string) error {
 func ReadState(dataDir string) (*State, error) { return localstate.Read(dataDir) }
 
 // banner tells the user what runs where, and the token on first start.
-func (st *Stack) banner(w io.Writer, token, tenant string) {
+func (st *Stack) banner(w io.Writer, token, platform, tenant string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nkeyward is running locally (Ctrl-C stops everything):\n")
 	if st.APIID != "" {
@@ -728,6 +748,12 @@ func (st *Stack) banner(w io.Writer, token, tenant string) {
 		fmt.Fprintf(&b, "It is also in %s (mode 0600): TOKEN=$(cat %s)\n", st.TokenFile, relToWD(st.TokenFile))
 	} else if _, err := os.Stat(st.TokenFile); err == nil {
 		fmt.Fprintf(&b, "  Admin token     TOKEN=$(cat %s)\n", relToWD(st.TokenFile))
+	}
+	if platform != "" {
+		fmt.Fprintf(&b, "\nThe operator tenant's platform key (keys:admin tenants:admin tenants:act actors:assert), shown this once:\n\n  %s\n\n", platform)
+		fmt.Fprintf(&b, "It is also in %s (mode 0600): PLATFORM=$(cat %s)\n", st.PlatformTokenFile, relToWD(st.PlatformTokenFile))
+	} else if _, err := os.Stat(st.PlatformTokenFile); err == nil {
+		fmt.Fprintf(&b, "  Platform token  PLATFORM=$(cat %s)\n", relToWD(st.PlatformTokenFile))
 	}
 	fmt.Fprintln(&b)
 	_, _ = io.WriteString(w, b.String())

@@ -28,21 +28,27 @@ var designFunctions = map[string]string{
 	"auditstream": "AuditStreamFunction",
 	"verify":      "VerifyFunction",
 	"authorizer":  "AuthorizerFunction",
+	"tenants":     "TenantsFunction",
 }
 
 // designRoutes are keyward's admin routes and the function folder serving
 // each.
 var designRoutes = map[string]string{
-	"POST /v1/keys":                "create",
-	"GET /v1/keys":                 "list",
-	"GET /v1/keys/{keyId}":         "list",
-	"PATCH /v1/keys/{keyId}":       "edit",
-	"POST /v1/keys/{keyId}/rotate": "edit",
-	"DELETE /v1/keys/{keyId}":      "revoke",
-	"POST /v1/keys/batch-revoke":   "revoke",
-	"GET /v1/audit":                "audit",
-	"GET /v1/whoami":               "verify",
-	"POST /v1/verify":              "verify",
+	"POST /v1/keys":                       "create",
+	"GET /v1/keys":                        "list",
+	"GET /v1/keys/{keyId}":                "list",
+	"PATCH /v1/keys/{keyId}":              "edit",
+	"POST /v1/keys/{keyId}/rotate":        "edit",
+	"DELETE /v1/keys/{keyId}":             "revoke",
+	"POST /v1/keys/batch-revoke":          "revoke",
+	"GET /v1/audit":                       "audit",
+	"GET /v1/whoami":                      "verify",
+	"POST /v1/verify":                     "verify",
+	"POST /v1/tenants":                    "tenants",
+	"GET /v1/tenants":                     "tenants",
+	"GET /v1/tenants/{tenantId}":          "tenants",
+	"POST /v1/tenants/{tenantId}/suspend": "tenants",
+	"POST /v1/tenants/{tenantId}/resume":  "tenants",
 }
 
 // authorizerIdentityContext are the $context identity sources the
