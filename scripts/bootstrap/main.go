@@ -37,16 +37,19 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/gwflush"
 	"github.com/keyward/keyward/pkg/workbench/localaws"
 	"github.com/keyward/keyward/pkg/workbench/localstate"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
@@ -61,8 +64,8 @@ func main() {
 
 // options are the command's flags.
 type options struct {
-	tenant, table, kmsKey, tokenFile, dir string
-	quiet, addPepper, rotateDefault       bool
+	tenant, table, kmsKey, tokenFile, dir, apiID string
+	quiet, addPepper, rotateDefault              bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -77,6 +80,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dir, "dir", "", "data directory of the local stack, used when no table is given (default <repo>/.local)")
 	fs.BoolVar(&o.addPepper, "add-pepper-version", false, "add the next pepper version instead of bootstrapping a tenant")
 	fs.BoolVar(&o.rotateDefault, "rotate-default", false, "break-glass: rotate the tenant's default key and print its new token once")
+	fs.StringVar(&o.apiID, "api-id", "", "with -rotate-default against a deployed stack: the REST API whose authorizer cache to flush (default $API_ID; the ID in the ApiUrl output)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -133,7 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	what := "bootstrapped"
 	if o.rotateDefault {
 		what = "default key rotated (break-glass); the previous token no longer works"
-		iss, err = rotateDefault(ctx, env, o.tenant, local)
+		if iss, err = rotateDefault(ctx, env, o.tenant, local); err == nil {
+			flushGateway(ctx, env, o.apiID, stderr)
+		}
 	} else {
 		iss, err = env.Service.Bootstrap(ctx, o.tenant, "system:bootstrap")
 		if apikey.ErrorCode(err) == apikey.ECodeTenantAlreadyExists {
@@ -163,6 +169,24 @@ func rotateDefault(ctx context.Context, env *awsenv.Env, tenant string, local bo
 		return nil, fmt.Errorf("tenant %q has no default key", tenant)
 	}
 	return iss, err
+}
+
+// flushGateway flushes the stage's authorizer cache, so the old token stops
+// at once rather than when the gateway's cached answer runs out.
+func flushGateway(ctx context.Context, env *awsenv.Env, apiID string, stderr io.Writer) {
+	stage := gwflush.StageFromEnv(os.Getenv)
+	if apiID != "" {
+		stage.APIID = apiID
+	}
+	if stage.Name == "" {
+		stage.Name = "prod"
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if stage.APIID == "" {
+		log.Warn("authorizer cache not flushed: give -api-id (or API_ID); until its TTL runs out the gateway may accept the old token")
+		return
+	}
+	gwflush.New(apigateway.NewFromConfig(env.AWS), stage, log).Flush(ctx, "break-glass rotation")
 }
 
 func report(stdout io.Writer, o options, iss *apikey.Issued, what string) error {
@@ -226,15 +250,18 @@ func useLocalStack(dir string) error {
 			"(or KEYS_TABLE and KMS_KEY_ID: its outputs KeysTableName and KmsKeyArn) and AWS credentials", err)
 	}
 	vars := map[string]string{
-		"AWS_ENDPOINT_URL_DYNAMODB":   st.DynamoDBURL,
-		"AWS_ENDPOINT_URL_KMS":        st.KMSURL,
-		"AWS_REGION":                  localaws.Region,
-		"AWS_ACCESS_KEY_ID":           "local",
-		"AWS_SECRET_ACCESS_KEY":       "local",
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_PROFILE":                 "",
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_ENDPOINT_URL_DYNAMODB":    st.DynamoDBURL,
+		"AWS_ENDPOINT_URL_KMS":         st.KMSURL,
+		"AWS_ENDPOINT_URL_API_GATEWAY": st.LambdaURL,
+		"API_ID":                       st.APIID,
+		"STAGE":                        st.Stage,
+		"AWS_REGION":                   localaws.Region,
+		"AWS_ACCESS_KEY_ID":            "local",
+		"AWS_SECRET_ACCESS_KEY":        "local",
+		"AWS_SESSION_TOKEN":            "",
+		"AWS_PROFILE":                  "",
+		"AWS_CONFIG_FILE":              os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE":  os.DevNull,
 	}
 	for k, v := range st.KeysEnv {
 		vars[k] = v
