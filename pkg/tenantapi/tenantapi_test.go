@@ -309,3 +309,46 @@ func TestSuspendAndResumeFlushTheAuthorizerCache(t *testing.T) {
 		t.Errorf("flushes = %v, want %v", got, want)
 	}
 }
+
+// TestConcurrentCreatesMakeOneTenant: the database decides, not a read
+// before the write: of racing creates of one tenant exactly one succeeds,
+// the others are tenant_exists, and the tenant has one default key.
+func TestConcurrentCreatesMakeOneTenant(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	const n = 6
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ct, err := s.keys.Service.CreateTenant(ctx, s.platform, apikey.CreateTenantInput{ID: "racy", Name: "Racy"})
+			errs[i] = err
+			if err == nil {
+				mu.Lock()
+				s.secrets = append(s.secrets, ct.DefaultKey.Secret, ct.DefaultKey.Token)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch code := apikey.ErrorCode(err); {
+		case err == nil:
+			won++
+		case code != apikey.ECodeTenantAlreadyExists && code != apikey.ECodeUnavailable:
+			t.Errorf("create: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d creates succeeded, want 1 (%v)", won, errs)
+	}
+	p, err := s.keys.Service.List(ctx, apikey.Caller{TenantID: "racy", KeyTenantID: s.platform.TenantID, KeyID: s.platform.KeyID,
+		Scopes: s.platform.Scopes}, apikey.ListInput{})
+	if err != nil || len(p.Items) != 1 || !p.Items[0].IsDefault {
+		t.Errorf("racy's keys = %+v, %v; want its one default key", p, err)
+	}
+}

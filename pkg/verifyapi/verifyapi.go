@@ -105,8 +105,8 @@ type VerifyInput struct {
 }
 
 // VerifyOutput is the response of POST /v1/verify. Valid is true exactly when
-// Code is VALID; the key's description is given then. For REVOKED and
-// EXPIRED (the secret was right) only the key ID is given.
+// Code is VALID; the key's description is given then. For REVOKED, EXPIRED
+// and TENANT_SUSPENDED (the secret was right) only the key ID is given.
 type VerifyOutput struct {
 	Valid     bool              `json:"valid"`
 	Code      apikey.VerifyCode `json:"code"`
@@ -165,7 +165,7 @@ func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOut
 		out.KeyID, out.TenantID, out.Name, out.Type = pub.ID, pub.TenantID, pub.Name, pub.Type
 		out.Scopes, out.Metadata, out.ExpiresAt = pub.Scopes, pub.Metadata, pub.ExpiresAt
 		v.usage.Record(ctx, k.ID, now)
-	case apikey.CodeRevoked, apikey.CodeExpired:
+	case apikey.CodeRevoked, apikey.CodeExpired, apikey.CodeTenantSuspended:
 		out.KeyID = k.ID
 	}
 	return out, nil
