@@ -34,6 +34,9 @@ func TestActingHeaders(t *testing.T) {
 		{name: "ActorWithAControlCharacterIsInvalid", scopes: platform, headers: map[string][]string{"Keyward-Actor": {"jane\x1b[31m"}}, code: apikey.ECodeInvalid, field: HeaderActor},
 		{name: "ActorWithAZeroWidthCharacterIsInvalid", scopes: platform, headers: map[string][]string{"Keyward-Actor": {"ja\u200bne"}}, code: apikey.ECodeInvalid, field: HeaderActor},
 		{name: "ActorTooLongIsInvalid", scopes: platform, headers: map[string][]string{"Keyward-Actor": {strings.Repeat("j", 201)}}, code: apikey.ECodeInvalid, field: HeaderActor},
+		{name: "ActorPassingForAKeyIsInvalid", scopes: platform, headers: map[string][]string{"Keyward-Actor": {"key_01JD5Z8K3N4Q7R2T6V9W0X1Y3Z"}}, code: apikey.ECodeInvalid, field: HeaderActor},
+		{name: "ActorPassingForKeywardIsInvalid", scopes: platform, headers: map[string][]string{"Keyward-Actor": {"operator:local"}}, code: apikey.ECodeInvalid, field: HeaderActor},
+		{name: "ActorPassingForTheSystemIsInvalid", scopes: platform, headers: map[string][]string{"Keyward-Actor": {"System"}}, code: apikey.ECodeInvalid, field: HeaderActor},
 		{name: "EmptyActorIsInvalid", scopes: platform, headers: map[string][]string{"Keyward-Actor": {" "}}, code: apikey.ECodeInvalid, field: HeaderActor},
 	}
 	for _, c := range cases {
