@@ -18,7 +18,8 @@ func TestActingHeaders(t *testing.T) {
 		scopes        string
 		headers       map[string][]string
 		tenant, actor string
-		code, field   string
+		code          apikey.Code
+		field         string
 	}{
 		{name: "NoHeadersActsAsTheKey", scopes: "keys:read", tenant: testTenant},
 		{name: "PlatformKeyActsInATenant", scopes: platform, headers: map[string][]string{"keyward-tenant": {"globex"}}, tenant: "globex"},
