@@ -50,6 +50,8 @@ type TenantStore interface {
 	SetTenantStatus(ctx context.Context, prev, next *Tenant) error
 	// DefaultKeyID returns the ID of the tenant's default key. Returns ErrTenantNotFound.
 	DefaultKeyID(ctx context.Context, tenant string) (string, error)
+	// PutTenant writes t unless the tenant item exists (ErrTenantExists).
+	PutTenant(ctx context.Context, t *Tenant) error
 }
 
 // ErrTenantNotFound is returned when a tenant does not exist.
@@ -309,4 +311,32 @@ func (s *Service) RotateDefaultKey(ctx context.Context, tenantID, actor string) 
 		return nil, err
 	}
 	return &Issued{Key: *k, Secret: secret, Token: token}, nil
+}
+
+// RegisterTenant records a tenant whose default key was made before tenants
+// were kept (it has a default key but no tenant item), so it can be listed,
+// suspended and acted in; its keys are untouched. Errors: not_found (no
+// default key), tenant_exists (already registered).
+func (s *Service) RegisterTenant(ctx context.Context, tenantID, actor string) (*Tenant, error) {
+	ts, err := s.tenantStore()
+	if err != nil {
+		return nil, err
+	}
+	id, err := ts.DefaultKeyID(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.store.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	t := &Tenant{
+		ID: tenantID, Name: tenantID, Status: TenantActive, IsOperator: tenantID == s.cfg.OperatorTenant,
+		DefaultKeyID: id, CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, UpdatedAt: now, UpdatedBy: actor, Version: 1,
+	}
+	if err := ts.PutTenant(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, nil
 }

@@ -205,3 +205,20 @@ func (s *Store) DefaultKeyID(ctx context.Context, tenant string) (string, error)
 	}
 	return c.KeyID, nil
 }
+
+// PutTenant writes a tenant item on its own (a tenant whose default key
+// exists already). Returns apikey.ErrTenantExists.
+func (s *Store) PutTenant(ctx context.Context, t *apikey.Tenant) error {
+	item, err := attributevalue.MarshalMap(toTenantItem(t))
+	if err != nil {
+		return fmt.Errorf("encode tenant: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apikey.ErrTenantExists
+	}
+	return wrap(err, "put tenant %s", t.ID)
+}

@@ -143,6 +143,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		iss, err = env.Service.Bootstrap(ctx, o.tenant, "system:bootstrap")
 		if apikey.ErrorCode(err) == apikey.ECodeTenantAlreadyExists {
+			if _, rerr := env.Service.RegisterTenant(ctx, o.tenant, "system:bootstrap"); rerr == nil {
+				_, err = fmt.Fprintf(stdout, "Tenant %s registered: its default key was made before tenants were kept, and is unchanged.\n", o.tenant)
+				return err
+			}
 			return fmt.Errorf("tenant %q already has a default key; rotate it with POST /v1/keys/{id}/rotate, "+
 				"or, if its token is lost, with `make bootstrap TENANT=%s ROTATE_DEFAULT=1` (break-glass)", o.tenant, o.tenant)
 		}

@@ -179,3 +179,42 @@ func TestBootstrapWithNoTenantMakesTheOperatorTenantsPlatformKey(t *testing.T) {
 		t.Errorf("-rotate-default without -tenant: %v, want a usage error", err)
 	}
 }
+
+func TestBootstrapRegistersATenantMadeBeforeTenantsWereKept(t *testing.T) {
+	tables := ddblocaltest.Tables(t)
+	local := keywardtest.StartKMS(t)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": ddblocaltest.Shared(t).Endpoint, "AWS_ENDPOINT_URL_KMS": local.URL,
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"KEYS_TABLE": tables["KeysTable"], "KMS_KEY_ID": local.KeyARN,
+	} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	store := dynamostore.New(ddblocal.Client(ddblocaltest.Shared(t).Endpoint), tables["KeysTable"])
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	legacy := &apikey.StoredKey{Key: apikey.Key{
+		ID: "key_01JD6B0C3XH5Q2M9T7R4W8N1PC", TenantID: "legacy", Name: "default", Type: "admin",
+		Scopes: []string{"keys:admin"}, IsDefault: true, Status: apikey.StatusActive,
+		AllowList: apikey.AllowList{IPs: []string{}, Origins: []string{}}, Metadata: map[string]string{},
+		CreatedAt: at, CreatedBy: "system:bootstrap", UpdatedAt: at, UpdatedBy: "system:bootstrap", Version: 1,
+	}, Change: apikey.Change{Actor: "system:bootstrap"}}
+	if err := store.CreateKey(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"-tenant", "legacy"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "registered") {
+		t.Fatalf("bootstrap of a tenant with a default key and no tenant item: %v %q", err, out.String())
+	}
+	tn, err := store.GetTenant(ctx, "legacy")
+	if err != nil || tn.DefaultKeyID != legacy.ID || tn.Status != apikey.TenantActive || !tn.CreatedAt.Equal(at) {
+		t.Fatalf("registered tenant = %+v, %v", tn, err)
+	}
+	if k, err := store.GetKey(ctx, legacy.ID); err != nil || k.Version != 1 {
+		t.Errorf("the default key was written: %+v, %v", k, err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-tenant", "legacy"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "already has a default key") {
+		t.Errorf("a second bootstrap: %v, want a refusal", err)
+	}
+}
