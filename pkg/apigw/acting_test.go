@@ -71,3 +71,60 @@ func TestActingHeaders(t *testing.T) {
 		})
 	}
 }
+
+// FuzzActingHeaders: whatever scopes a key holds and whatever it sends as
+// Keyward-Tenant and Keyward-Actor, the caller acts in another tenant only
+// with tenants:act and a well-formed tenant ID, for a person only with
+// actors:assert and an acceptable name, and every refusal is a 400 or 403
+// naming the header.
+func FuzzActingHeaders(f *testing.F) {
+	f.Add("keys:admin tenants:act actors:assert", "globex", "user:jane@acme.example", false, false)
+	f.Add("keys:read", "globex", "", false, false)
+	f.Add("tenants:*", "acme", "key_01JD5Z8K3N4Q7R2T6V9W0X1Y3Z", true, false)
+	f.Add("actors:*", "", "jane\u200b", false, true)
+	f.Fuzz(func(t *testing.T, scopes, tenant, actor string, twiceTenant, twiceActor bool) {
+		req := authorized(scopes)
+		req.MultiValueHeaders = map[string][]string{}
+		if tenant != "" {
+			req.MultiValueHeaders["Keyward-Tenant"] = []string{tenant}
+			if twiceTenant {
+				req.MultiValueHeaders["keyward-tenant"] = []string{tenant + "x"}
+			}
+		}
+		if actor != "" {
+			req.MultiValueHeaders["Keyward-Actor"] = []string{actor}
+			if twiceActor {
+				req.MultiValueHeaders["KEYWARD-ACTOR"] = []string{actor}
+			}
+		}
+		held, wellFormed := parseScopes(scopes)
+		c, err := CallerFrom(req)
+		if !wellFormed { // the authorizer context itself is unreadable
+			if apikey.ErrorCode(err) != apikey.ECodeUnauthorized {
+				t.Fatalf("unreadable scopes %q: %v, want unauthorized", scopes, err)
+			}
+			return
+		}
+		if err != nil {
+			e, ok := apikey.AsError(err)
+			if !ok || (e.Code != apikey.ECodeInvalid && e.Code != apikey.ECodeForbidden) || (e.Field != HeaderTenant && e.Field != HeaderActor) {
+				t.Fatalf("refusal %v is not a 400 or 403 naming a header", err)
+			}
+			return
+		}
+		if c.Acting() && (!apikey.HasScope(held, apikey.ScopeTenantsAct) || !apikey.ValidTenantID(c.TenantID) || c.TenantID != tenant) {
+			t.Fatalf("acts in %q with scopes %q", c.TenantID, scopes)
+		}
+		if c.Actor != "" {
+			if !apikey.HasScope(held, apikey.ScopeActorsAssert) {
+				t.Fatalf("asserts %q without actors:assert (%q)", c.Actor, scopes)
+			}
+			if _, err := apikey.ValidateActor(HeaderActor, c.Actor); err != nil {
+				t.Fatalf("asserted actor %q is not acceptable: %v", c.Actor, err)
+			}
+		}
+		if c.Change().ActorKeyID != testKey {
+			t.Fatalf("the change names key %q, want the calling key", c.Change().ActorKeyID)
+		}
+	})
+}
