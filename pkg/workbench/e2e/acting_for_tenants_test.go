@@ -15,6 +15,9 @@ import (
 
 const jane = "user:jane@acme.example"
 
+// This file sorts before e2e_test.go, so its calls of the tenants routes
+// are recorded before TestEndToEnd checks that every route was driven.
+
 // TestPlatformActsForPeopleInTenants drives the platform model through the
 // gateway, the authorizer and the real function binaries: the operator
 // tenant's platform key creates tenant acme, acts inside it for Jane, acme's
