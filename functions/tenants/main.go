@@ -1,23 +1,30 @@
 // Command tenants is the tenants Lambda function: it serves /v1/tenants
-// (create, list), /v1/tenants/{tenantId} and its suspend and resume. A
-// suspension or resumption flushes the stage's authorizer cache (pkg/gwflush).
+// (create, list), /v1/tenants/{tenantId} and its suspend and resume. The
+// authorizer caches are flushed from the keys table's stream when a tenant's
+// status changes (FlushFunction, pkg/gwflush).
 package main
 
 import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
-	"github.com/keyward/keyward/pkg/gwflush"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/tenantapi"
 )
 
 func main() {
-	env := awsenv.MustLoad()
-	flush := gwflush.New(apigateway.NewFromConfig(env.AWS), gwflush.StageFromEnv(os.Getenv), env.Logger)
-	router := apigw.NewRouter(env.Logger, tenantapi.Routes(env.Service, flush)...)
-	lambda.Start(flush.Wrap(router.Handle))
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	svc := apikey.NewService(store, hasher, s.Service)
+	router := apigw.NewRouter(base.Logger, tenantapi.Routes(svc)...)
+	lambda.Start(router.Handle)
 }

@@ -23,7 +23,7 @@ func TestEveryTableRouteIsMountedByItsFunction(t *testing.T) {
 		"RevokeFunction":  adminapi.RevokeRoutes(nil),
 		"AuditFunction":   auditapi.Routes(nil),
 		"VerifyFunction":  verifyapi.Routes(nil),
-		"TenantsFunction": tenantapi.Routes(nil, nil),
+		"TenantsFunction": tenantapi.Routes(nil),
 	} {
 		apigw.NewRouter(nil, routes...) // panics on a route outside the table
 		for _, r := range routes {

@@ -31,23 +31,18 @@ type Service interface {
 
 var _ Service = (*apikey.Service)(nil)
 
-// Flusher flushes the gateway's authorizer cache; *gwflush.Flusher satisfies it.
-type Flusher interface {
-	Flush(ctx context.Context, why string) bool
-}
-
 // Routes are the tenants function's routes (the router checks tenants:admin
 // from apikey's route table before a body is read; the service checks the
-// operator tenant). A suspension or resumption that
-// may have committed flushes the authorizer cache through flush (nil for
-// none), so the gateway stops replaying an Allow for the tenant's keys.
-func Routes(svc Service, flush Flusher) []apigw.Route {
+// operator tenant). A suspension or resumption reaches the keys table's
+// stream as a change of the tenant item, which flushes the gateways'
+// authorizer caches (pkg/gwflush), so no cached Allow outlives it.
+func Routes(svc Service) []apigw.Route {
 	return []apigw.Route{
 		{Method: http.MethodPost, Resource: ResourceTenants, Handler: create(svc)},
 		{Method: http.MethodGet, Resource: ResourceTenants, Handler: list(svc)},
 		{Method: http.MethodGet, Resource: ResourceTenant, Handler: get(svc)},
-		{Method: http.MethodPost, Resource: ResourceSuspend, Handler: setStatus(svc, flush, apikey.TenantSuspended)},
-		{Method: http.MethodPost, Resource: ResourceResume, Handler: setStatus(svc, flush, apikey.TenantActive)},
+		{Method: http.MethodPost, Resource: ResourceSuspend, Handler: setStatus(svc, apikey.TenantSuspended)},
+		{Method: http.MethodPost, Resource: ResourceResume, Handler: setStatus(svc, apikey.TenantActive)},
 	}
 }
 
@@ -96,28 +91,16 @@ func get(svc Service) handler {
 	}
 }
 
-func setStatus(svc Service, flush Flusher, status apikey.TenantStatus) handler {
+func setStatus(svc Service, status apikey.TenantStatus) handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
 		var in struct{} // no fields: an empty body, or {}
 		if err := apigw.DecodeOptionalJSON(req, &in); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		t, err := svc.SetTenantStatus(ctx, c, tenantID(req), status)
-		if flush != nil && mayHaveChanged(err) {
-			flush.Flush(ctx, "tenant "+string(status))
-		}
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		return apigw.JSONVersioned(http.StatusOK, t, t.Version)
 	}
-}
-
-// mayHaveChanged: only a refusal (a 4xx code) is known to have written nothing.
-func mayHaveChanged(err error) bool {
-	if err == nil {
-		return true
-	}
-	code := apikey.ErrorCode(err)
-	return code == apikey.ECodeInternal || code == apikey.ECodeUnavailable
 }

@@ -19,24 +19,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
 
-// flushes counts the authorizer-cache flushes the routes ask for.
-type flushes struct {
-	mu  sync.Mutex
-	why []string
-}
-
-func (f *flushes) Flush(_ context.Context, why string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.why = append(f.why, why)
-	return true
-}
-
 type stack struct {
 	keys     *keywardtest.Stack
 	platform apikey.Caller
 	router   *apigw.Router
-	flushes  *flushes
 	logs     *keywardtest.LogBuffer
 	secrets  []string
 }
@@ -46,9 +32,9 @@ type stack struct {
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	keys := keywardtest.Keys(t)
-	s := &stack{keys: keys, flushes: &flushes{}, logs: &keywardtest.LogBuffer{}}
+	s := &stack{keys: keys, logs: &keywardtest.LogBuffer{}}
 	s.platform = keys.StorePlatform(t)
-	s.router = apigw.NewRouter(s.logs.Logger(), tenantapi.Routes(keys.Service, s.flushes)...)
+	s.router = apigw.NewRouter(s.logs.Logger(), tenantapi.Routes(keys.Service)...)
 	s.logs.CheckNoSecrets(t, &s.secrets)
 	return s
 }
@@ -284,29 +270,6 @@ func TestTenantsListNewestFirstAcrossPages(t *testing.T) {
 	}
 	if _, err := svc.ListTenants(ctx, s.platform, 2, cursor+"x"); apikey.ErrorCode(err) != apikey.ECodeInvalid {
 		t.Errorf("tampered cursor: %v, want invalid_request", err)
-	}
-}
-
-// TestSuspendAndResumeFlushTheAuthorizerCache: the gateway must stop
-// replaying an Allow for the tenant's keys.
-func TestSuspendAndResumeFlushTheAuthorizerCache(t *testing.T) {
-	s := newStack(t)
-	s.keys.Bootstrap(t, "acme", "system:test")
-	for _, name := range []string{"tenants-suspend.json", "tenants-resume.json"} {
-		raw, err := os.ReadFile(keywardtest.EventFixtures(t, name)[name])
-		if err != nil {
-			t.Fatal(err)
-		}
-		var req events.APIGatewayProxyRequest
-		if err := json.Unmarshal(raw, &req); err != nil {
-			t.Fatal(err)
-		}
-		if r := s.serve(t, req); r.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", name, r.StatusCode, r.Body)
-		}
-	}
-	if got, want := s.flushes.why, []string{"tenant suspended", "tenant active"}; !slices.Equal(got, want) {
-		t.Errorf("flushes = %v, want %v", got, want)
 	}
 }
 

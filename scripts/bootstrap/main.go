@@ -37,19 +37,21 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
-	"github.com/keyward/keyward/pkg/gwflush"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/localaws"
 	"github.com/keyward/keyward/pkg/workbench/localstate"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
@@ -64,8 +66,8 @@ func main() {
 
 // options are the command's flags.
 type options struct {
-	tenant, table, kmsKey, tokenFile, dir, apiID string
-	quiet, addPepper, rotateDefault              bool
+	tenant, table, kmsKey, tokenFile, dir string
+	quiet, addPepper, rotateDefault       bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -80,7 +82,6 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dir, "dir", "", "data directory of the local stack, used when no table is given (default <repo>/.local)")
 	fs.BoolVar(&o.addPepper, "add-pepper-version", false, "add the next pepper version instead of bootstrapping a tenant")
 	fs.BoolVar(&o.rotateDefault, "rotate-default", false, "break-glass: rotate the tenant's default key and print its new token once")
-	fs.StringVar(&o.apiID, "api-id", "", "with -rotate-default against a deployed stack: the REST API whose authorizer cache to flush (default $API_ID; the ID in the ApiUrl output)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -115,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	env, err := awsenv.Load(ctx)
+	env, err := load(ctx)
 	if err != nil {
 		return err
 	}
@@ -137,9 +138,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	what := "bootstrapped"
 	if o.rotateDefault {
 		what = "default key rotated (break-glass); the previous token no longer works"
-		if iss, err = rotateDefault(ctx, env, o.tenant, local); err == nil {
-			flushGateway(ctx, env, o.apiID, stderr)
-		}
+		iss, err = rotateDefault(ctx, env, o.tenant, local)
 	} else {
 		iss, err = env.Service.Bootstrap(ctx, o.tenant, "system:bootstrap")
 		if apikey.ErrorCode(err) == apikey.ECodeTenantAlreadyExists {
@@ -159,7 +158,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // rotateDefault is break-glass: the audit trail records the operator's IAM
 // principal (operator:local against the local stack).
-func rotateDefault(ctx context.Context, env *awsenv.Env, tenant string, local bool) (*apikey.Issued, error) {
+func rotateDefault(ctx context.Context, env *keys, tenant string, local bool) (*apikey.Issued, error) {
 	principal := "local"
 	if !local {
 		id, err := sts.NewFromConfig(env.AWS).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -175,24 +174,6 @@ func rotateDefault(ctx context.Context, env *awsenv.Env, tenant string, local bo
 	return iss, err
 }
 
-// flushGateway flushes the stage's authorizer cache, so the old token stops
-// at once rather than when the gateway's cached answer runs out.
-func flushGateway(ctx context.Context, env *awsenv.Env, apiID string, stderr io.Writer) {
-	stage := gwflush.StageFromEnv(os.Getenv)
-	if apiID != "" {
-		stage.APIID = apiID
-	}
-	if stage.Name == "" {
-		stage.Name = "prod"
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if stage.APIID == "" {
-		log.Warn("authorizer cache not flushed: give -api-id (or API_ID); until its TTL runs out the gateway may accept the old token")
-		return
-	}
-	gwflush.New(apigateway.NewFromConfig(env.AWS), stage, log).Flush(ctx, "break-glass rotation")
-}
-
 func report(stdout io.Writer, o options, iss *apikey.Issued, what string) error {
 	if o.tokenFile != "" {
 		if err := writeTokenFile(o.tokenFile, iss.Token+"\n"); err != nil {
@@ -206,6 +187,30 @@ func report(stdout io.Writer, o options, iss *apikey.Issued, what string) error 
 	_, err := fmt.Fprintf(stdout, "Tenant %s %s.\nDefault key: %s (%s)\nToken, shown once — store it now:\n\n  %s\n\nUse it as: Authorization: Bearer <token>\n",
 		o.tenant, what, iss.ID, strings.Join(iss.Scopes, " "), iss.Token)
 	return err
+}
+
+// keys is what the bootstrap uses of the key service, and the AWS
+// configuration it was made with.
+type keys struct {
+	AWS     aws.Config
+	Hasher  *kmspepper.Hasher
+	Service *apikey.Service
+}
+
+// load wires the key service as the functions do, but with the SDK's whole
+// configuration chain (profiles, SSO), since it runs on a workstation.
+func load(ctx context.Context) (*keys, error) {
+	s, err := awsenv.ReadSettings(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(cfg), store, s.KMSKeyID)
+	return &keys{AWS: cfg, Hasher: hasher, Service: apikey.NewService(store, hasher, s.Service)}, nil
 }
 
 // writeTokenFile writes data to path with mode 0600 whatever was there
@@ -254,18 +259,15 @@ func useLocalStack(dir string) error {
 			"(or KEYS_TABLE and KMS_KEY_ID: its outputs KeysTableName and KmsKeyArn) and AWS credentials", err)
 	}
 	vars := map[string]string{
-		"AWS_ENDPOINT_URL_DYNAMODB":    st.DynamoDBURL,
-		"AWS_ENDPOINT_URL_KMS":         st.KMSURL,
-		"AWS_ENDPOINT_URL_API_GATEWAY": st.LambdaURL,
-		"API_ID":                       st.APIID,
-		"STAGE":                        st.Stage,
-		"AWS_REGION":                   localaws.Region,
-		"AWS_ACCESS_KEY_ID":            "local",
-		"AWS_SECRET_ACCESS_KEY":        "local",
-		"AWS_SESSION_TOKEN":            "",
-		"AWS_PROFILE":                  "",
-		"AWS_CONFIG_FILE":              os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE":  os.DevNull,
+		"AWS_ENDPOINT_URL_DYNAMODB":   st.DynamoDBURL,
+		"AWS_ENDPOINT_URL_KMS":        st.KMSURL,
+		"AWS_REGION":                  localaws.Region,
+		"AWS_ACCESS_KEY_ID":           "local",
+		"AWS_SECRET_ACCESS_KEY":       "local",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 	}
 	for k, v := range st.KeysEnv {
 		vars[k] = v
