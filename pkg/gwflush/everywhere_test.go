@@ -190,7 +190,9 @@ func TestTenantStatusChangesFlush(t *testing.T) {
 	ctx := context.Background()
 	platform := e.keys.StorePlatform(t)
 	e.keys.Bootstrap(t, "acme", "system:test")
-	image := func() map[string]events.DynamoDBAttributeValue { return keywardtest.ItemImage(t, e.keys, "TENANT#acme", "TENANT") }
+	image := func() map[string]events.DynamoDBAttributeValue {
+		return keywardtest.ItemImage(t, e.keys, "TENANT#acme", "TENANT")
+	}
 
 	active := image()
 	same := keywardtest.ModifyRecord(active, active)
