@@ -97,3 +97,11 @@ func toSDKValue(v events.DynamoDBAttributeValue) types.AttributeValue {
 		return &types.AttributeValueMemberNULL{Value: true}
 	}
 }
+
+// IsKeyItem reports whether a stream record is about a key item (sk=KEY);
+// other consumers of the keys stream (lifecycle events) skip the rest.
+func IsKeyItem(r *events.DynamoDBEventRecord) bool { return isKeyItem(r) }
+
+// Decode decodes a key item's stream record into an audit event with the
+// same decoder the audit trail uses: no secret hash leaves it.
+func Decode(r *events.DynamoDBEventRecord) (audit.Event, error) { return eventOf(r) }
