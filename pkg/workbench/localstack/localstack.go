@@ -90,6 +90,8 @@ type Options struct {
 	LambdaPort   int
 	KMSPort      int
 	DynamoDBPort int
+	// EventsPort serves the local EventBridge PutEvents endpoint (0: free).
+	EventsPort int
 	// Parameters override the template's parameter defaults.
 	Parameters map[string]string
 	// MaxConcurrency bounds each function's processes (default 4).
@@ -118,6 +120,8 @@ type Stack struct {
 	// DynamoDBURL and KMSURL are the data endpoints.
 	DynamoDBURL string
 	KMSURL      string
+	// EventsURL is the local EventBridge endpoint (events in DataDir/events.jsonl).
+	EventsURL string
 	// APIID and Stage identify the API (requestContext, method ARNs).
 	APIID string
 	Stage string
@@ -277,6 +281,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.closers = append(st.closers, stopKMS)
 	st.KMSURL = kmsURL
+	if err := st.startEvents(tmpl, opts.EventsPort); err != nil {
+		return st, err
+	}
 
 	// Tables, and their streams for the pollers and StreamArn references.
 	client := ddblocal.Client(ddb.Endpoint)
@@ -319,6 +326,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		"AWS_ENDPOINT_URL_DYNAMODB":         ddb.Endpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB_STREAMS": ddb.Endpoint,
 		"AWS_ENDPOINT_URL_KMS":              kmsURL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE":      st.EventsURL,
 		"AWS_ENDPOINT_URL_API_GATEWAY":      st.LambdaURL,
 		"AWS_ENDPOINT_URL_LAMBDA":           st.LambdaURL,
 	}
@@ -722,6 +730,9 @@ func (st *Stack) banner(w io.Writer, token, tenant string) {
 		st.LambdaURL, st.LambdaURL, strings.Join(st.Functions, "|"))
 	fmt.Fprintf(&b, "  DynamoDB Local  %s   tables: %s\n", st.DynamoDBURL, strings.Join(sortedValues(st.Tables), ", "))
 	fmt.Fprintf(&b, "  KMS             %s\n", st.KMSURL)
+	if st.EventsURL != "" {
+		fmt.Fprintf(&b, "  EventBridge     %s   events appended to %s\n", st.EventsURL, relToWD(filepath.Join(st.DataDir, EventsFile)))
+	}
 	fmt.Fprintf(&b, "  Data            %s\n", st.DataDir)
 	if token != "" {
 		fmt.Fprintf(&b, "\nTenant %q bootstrapped. Its default admin key (keys:admin) is shown this once:\n\n  %s\n\n", tenant, token)
