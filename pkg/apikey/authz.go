@@ -21,6 +21,8 @@ var adminRoutes = []RouteScope{
 	{Method: "GET", Path: "/v1/audit", Scope: ScopeAuditRead},
 	{Method: "POST", Path: "/v1/verify", Scope: ScopeVerify},
 	{Method: "GET", Path: "/v1/whoami", Scope: ""},
+	{Method: "GET", Path: "/v1/policy", Scope: ScopeAdmin},
+	{Method: "PUT", Path: "/v1/policy", Scope: ScopeAdmin},
 }
 
 // AdminRoutes returns keyward's own routes and the scope each needs

@@ -146,7 +146,7 @@ func Load(ctx context.Context) (*Env, error) {
 		Logger:   log,
 		Store:    store,
 		Hasher:   hasher,
-		Service:  apikey.NewService(store, hasher, s.Service),
+		Service:  apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store)),
 	}, nil
 }
 

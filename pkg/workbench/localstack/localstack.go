@@ -686,7 +686,7 @@ func Service(s awsenv.Settings, ddbURL, kmsURL string) (*apikey.Service, *kmspep
 		BaseEndpoint: aws.String(kmsURL),
 	})
 	hasher := kmspepper.New(kmsClient, store, s.KMSKeyID)
-	return apikey.NewService(store, hasher, s.Service), hasher
+	return apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store)), hasher
 }
 
 // State is what StateFile holds while a stack runs, for tools such as

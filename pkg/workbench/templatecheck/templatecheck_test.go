@@ -28,6 +28,8 @@ var designFunctions = map[string]string{
 	"auditstream": "AuditStreamFunction",
 	"verify":      "VerifyFunction",
 	"authorizer":  "AuthorizerFunction",
+	"events":      "EventsFunction",
+	"policy":      "PolicyFunction",
 }
 
 // designRoutes are keyward's admin routes and the function folder serving
@@ -43,6 +45,8 @@ var designRoutes = map[string]string{
 	"GET /v1/audit":                "audit",
 	"GET /v1/whoami":               "verify",
 	"POST /v1/verify":              "verify",
+	"GET /v1/policy":               "policy",
+	"PUT /v1/policy":               "policy",
 }
 
 // authorizerIdentityContext are the $context identity sources the
