@@ -10,6 +10,9 @@ type RouteScope struct {
 }
 
 // adminRoutes are keyward's own routes and the scope each needs.
+// POST /v1/leaks is deliberately absent: secret scanners call it with no key
+// (the gateway runs no authorizer for it) and pkg/leaks checks its ECDSA
+// signature instead, so no key's scopes may ever allow it.
 var adminRoutes = []RouteScope{
 	{Method: "POST", Path: "/v1/keys", Scope: ScopeWrite},
 	{Method: "PATCH", Path: "/v1/keys/{keyId}", Scope: ScopeWrite},

@@ -44,6 +44,7 @@ type keyItem struct {
 	RevokedBy               string            `dynamodbav:"revokedBy,omitempty"`
 	RotatedAt               string            `dynamodbav:"rotatedAt,omitempty"`
 	PreviousSecretExpiresAt string            `dynamodbav:"previousSecretExpiresAt,omitempty"`
+	Leak                    *leakAttr         `dynamodbav:"leak,omitempty"`
 	Version                 int64             `dynamodbav:"version"`
 
 	SecretHash        []byte `dynamodbav:"secretHash,omitempty"`
@@ -136,6 +137,9 @@ func toItem(k *apikey.StoredKey) keyItem {
 	if k.PreviousHash != nil {
 		it.PrevSecretHash, it.PrevPepperVersion = k.PreviousHash.Sum, k.PreviousHash.Version
 	}
+	if k.Leak != nil {
+		it.Leak = &leakAttr{ReportedAt: fmtTime(k.Leak.ReportedAt), URL: k.Leak.URL, Source: k.Leak.Source}
+	}
 	if !k.PurgeAt.IsZero() {
 		it.TTL = k.PurgeAt.Unix()
 	}
@@ -156,6 +160,9 @@ func fromItem(it *keyItem) *apikey.StoredKey {
 	}}
 	if k.Metadata == nil {
 		k.Metadata = map[string]string{}
+	}
+	if it.Leak != nil {
+		k.Leak = &apikey.Leak{ReportedAt: parseTime(it.Leak.ReportedAt), URL: it.Leak.URL, Source: it.Leak.Source}
 	}
 	if it.RevokedBy != "" {
 		by := it.RevokedBy
@@ -188,4 +195,11 @@ func DecodeKeyItem(item map[string]types.AttributeValue) (*apikey.StoredKey, err
 		return nil, err
 	}
 	return fromItem(&it), nil
+}
+
+// leakAttr is a key's leak report (a map attribute).
+type leakAttr struct {
+	ReportedAt string `dynamodbav:"reportedAt"`
+	URL        string `dynamodbav:"url"`
+	Source     string `dynamodbav:"source,omitempty"`
 }

@@ -78,7 +78,7 @@ func ID(parts ...string) string {
 // which derives from the stream record, so a redelivered stream record makes
 // the same event.
 func FromRecord(rec audit.Record, name string) Event {
-	return Event{
+	e := Event{
 		ID:       ID("record", rec.ID),
 		Type:     Type(rec.Action),
 		TenantID: rec.TenantID,
@@ -88,6 +88,13 @@ func FromRecord(rec audit.Record, name string) Event {
 		At:       rec.At.UTC(),
 		Changes:  rec.Changes,
 	}
+	if rec.Action == audit.ActionLeaked {
+		if leak, ok := rec.Changes["leak"].To.(map[string]any); ok {
+			e.URL, _ = leak["url"].(string)
+			e.LeakSource, _ = leak["source"].(string)
+		}
+	}
+	return e
 }
 
 // Reminder is a key.expiring, key.expired or key.unused event for a key; its

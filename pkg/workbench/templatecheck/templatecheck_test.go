@@ -30,6 +30,7 @@ var designFunctions = map[string]string{
 	"authorizer":  "AuthorizerFunction",
 	"events":      "EventsFunction",
 	"policy":      "PolicyFunction",
+	"leaks":       "LeaksFunction",
 }
 
 // designRoutes are keyward's admin routes and the function folder serving
@@ -47,7 +48,12 @@ var designRoutes = map[string]string{
 	"POST /v1/verify":              "verify",
 	"GET /v1/policy":               "policy",
 	"PUT /v1/policy":               "policy",
+	"POST /v1/leaks":               "leaks",
 }
+
+// signedRoutes carry no key: secret scanners sign them instead, and the
+// function checks the signature (so no authorizer runs for them).
+var signedRoutes = map[string]bool{"POST /v1/leaks": true}
 
 // authorizerIdentityContext are the $context identity sources the
 // authorizer's results must be cached by, besides the Authorization header.
@@ -330,6 +336,10 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 			switch {
 			case !ok:
 				t.Errorf("%s: RestApiId names %s, which is not an AWS::Serverless::Api", key, rt.ev.API)
+			case signedRoutes[key]:
+				if rt.ev.Authorizer != "NONE" {
+					t.Errorf("%s is called by secret scanners with no key: its event needs Auth.Authorizer NONE", key)
+				}
 			case rt.ev.Authorizer == "NONE":
 				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); every route needs a valid key", key)
 			case api.DefaultAuthorizer == "" && rt.ev.Authorizer == "":
