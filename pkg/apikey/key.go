@@ -86,7 +86,10 @@ type StoredKey struct {
 	PreviousHash *Hash
 	// PurgeAt is when DynamoDB TTL may delete a revoked key (zero while active).
 	PurgeAt time.Time
-	Change  Change
+	// IdleCheckAt is when the reminders job next checks the key for disuse
+	// (key.unused); zero means a day after creation.
+	IdleCheckAt time.Time
+	Change      Change
 }
 
 // Clone returns a deep copy, so a next version can be built from a previous one.

@@ -22,6 +22,9 @@ const (
 	MaxLifetimeDaysLimit = 3650
 	DefaultUnusedDays    = 90
 	MaxReminderDays      = 365
+	// MaxExpiringDays bounds expiringDays, so the reminders job reads a
+	// bounded number of day partitions.
+	MaxExpiringDays = 90
 )
 
 // DefaultExpiringDays are the reminders before expiry of a tenant with no policy.
@@ -104,8 +107,8 @@ func (p *Policy) Validate(keyTypes []string) error {
 		return Invalid("expiringDays", "may hold at most 5 thresholds")
 	}
 	for _, d := range p.ExpiringDays {
-		if d < 1 || d > MaxReminderDays {
-			return Invalid("expiringDays", "each threshold must be between 1 and %d days", MaxReminderDays)
+		if d < 1 || d > MaxExpiringDays {
+			return Invalid("expiringDays", "each threshold must be between 1 and %d days", MaxExpiringDays)
 		}
 	}
 	slices.Sort(p.ExpiringDays)

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/keyevents"
 )
 
@@ -55,6 +57,41 @@ func LoadEvents(ctx context.Context) (*EventsEnv, error) {
 // MustLoadEvents is LoadEvents for a function's init, as MustLoad.
 func MustLoadEvents() *EventsEnv {
 	env, err := LoadEvents(context.Background())
+	if err != nil {
+		NewLogger(os.Stderr, slog.LevelInfo).Error("init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	return env
+}
+
+// RemindersEnv is what the reminders function needs: the keys table (no
+// KMS: it reads no secret material) and the event publisher.
+type RemindersEnv struct {
+	*EventsEnv
+	Store *dynamostore.Store
+}
+
+// LoadReminders builds the RemindersEnv from the process environment
+// (KEYS_TABLE, EVENT_BUS_NAME). It makes no AWS calls.
+func LoadReminders(ctx context.Context) (*RemindersEnv, error) {
+	table := strings.TrimSpace(os.Getenv("KEYS_TABLE"))
+	if table == "" {
+		return nil, fmt.Errorf("KEYS_TABLE is not set")
+	}
+	ev, err := LoadEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return &RemindersEnv{EventsEnv: ev, Store: dynamostore.New(dynamodb.NewFromConfig(cfg), table)}, nil
+}
+
+// MustLoadReminders is LoadReminders for a function's init, as MustLoad.
+func MustLoadReminders() *RemindersEnv {
+	env, err := LoadReminders(context.Background())
 	if err != nil {
 		NewLogger(os.Stderr, slog.LevelInfo).Error("init failed", "error", err.Error())
 		os.Exit(1)

@@ -1,6 +1,9 @@
 package dynamostore
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Item keys. Every key-builder of the keys table lives here; template.yaml
 // documents the same layout next to the table definition.
@@ -13,7 +16,18 @@ const (
 
 	indexByTenant = "byTenant"
 	indexByName   = "byName"
+	indexByExpiry = "byExpiry"
+	indexByIdle   = "byIdle"
+
+	expiryPrefix = "EXP#"
+	idlePrefix   = "IDLE#"
+	remindPrefix = "REMIND#"
+	dayLayout    = "2006-01-02"
 )
+
+func expiryPK(t time.Time) string { return expiryPrefix + t.UTC().Format(dayLayout) }
+func idlePK(t time.Time) string   { return idlePrefix + t.UTC().Format(dayLayout) }
+func remindPK(id string) string   { return remindPrefix + id }
 
 func keyPK(id string) string               { return "KEY#" + id }
 func tenantPK(tenant string) string        { return "TENANT#" + tenant }

@@ -59,12 +59,12 @@ func TestRepoTemplateKeysTable(t *testing.T) {
 		if !reflect.DeepEqual(in.KeySchema, want) {
 			t.Errorf("KeySchema = %+v", in.KeySchema)
 		}
-		if got, want := len(in.AttributeDefinitions), 6; got != want {
+		if got, want := len(in.AttributeDefinitions), 10; got != want {
 			t.Errorf("len(AttributeDefinitions) = %d, want %d", got, want)
 		}
 	})
 	t.Run("IndexesShareTheAnchoredProjection", func(t *testing.T) {
-		if got, want := len(in.GlobalSecondaryIndexes), 2; got != want {
+		if got, want := len(in.GlobalSecondaryIndexes), 4; got != want {
 			t.Fatalf("len(GlobalSecondaryIndexes) = %d, want %d", got, want)
 		}
 		byTenant, byName := in.GlobalSecondaryIndexes[0], in.GlobalSecondaryIndexes[1]

@@ -31,6 +31,7 @@ var designFunctions = map[string]string{
 	"events":      "EventsFunction",
 	"policy":      "PolicyFunction",
 	"leaks":       "LeaksFunction",
+	"reminders":   "RemindersFunction",
 }
 
 // designRoutes are keyward's admin routes and the function folder serving
