@@ -43,6 +43,8 @@ func main() {
 		tenant      = flag.String("tenant", localstack.DefaultTenant, "tenant bootstrapped on first start")
 		concurrency = flag.Int("concurrency", 4, "processes per function, at most")
 		verbose     = flag.Bool("v", false, "debug logs of the emulators")
+		schedule    = flag.Duration("schedule-every", 0, "run the template's scheduled functions at this interval instead of their rate (e.g. 1m)")
+		eventsPort  = flag.Int("events-port", 3003, "local EventBridge PutEvents port on 127.0.0.1 (events go to <dir>/events.jsonl)")
 	)
 	flag.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param AuthorizerCacheTtl=0")
 	flag.Usage = func() {
@@ -68,6 +70,8 @@ func main() {
 		MaxConcurrency: *concurrency,
 		Tenant:         *tenant,
 		LogLevel:       level,
+		ScheduleEvery:  *schedule,
+		EventsPort:     *eventsPort,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "keyward local:", err)

@@ -109,6 +109,8 @@ type Options struct {
 	LogLevel slog.Level
 	// GoCmd builds the functions (default "go").
 	GoCmd string
+	// ScheduleEvery, when set, replaces the rate of every scheduled event.
+	ScheduleEvery time.Duration
 }
 
 // Stack is a running local keyward.
@@ -421,6 +423,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	// Pepper and tenant.
 	token, err := st.bootstrap(ctx, envs, ddb.Endpoint, kmsURL, opts.Tenant)
 	if err != nil {
+		return st, err
+	}
+	// Scheduled events (EventBridge Scheduler), once everything is up.
+	if err := st.startSchedules(fns, opts.ScheduleEvery, con.logger("schedule", opts.LogLevel)); err != nil {
 		return st, err
 	}
 	if err := st.writeState(envs); err != nil {
