@@ -65,9 +65,11 @@ func startStack(t *testing.T) *localstack.Stack {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		stack, stackErr = localstack.Start(ctx, localstack.Options{
-			DataDir:  dir,
-			Output:   logs,
-			Terminal: io.Discard, // the token is read from its file
+			// Leak reports are signed by a key pair the test made.
+			Parameters: map[string]string{"LeakSigningKeys": string(leakSigner.doc())},
+			DataDir:    dir,
+			Output:     logs,
+			Terminal:   io.Discard, // the token is read from its file
 		})
 	})
 	if stackErr != nil {
