@@ -32,9 +32,6 @@ func PolicyRoutes(svc PolicyKeeper) []apigw.Route {
 
 func getPolicy(svc PolicyKeeper) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeAdmin); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		p, err := svc.GetPolicy(ctx, c)
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, err
@@ -45,9 +42,6 @@ func getPolicy(svc PolicyKeeper) apigw.Handler {
 
 func putPolicy(svc PolicyKeeper) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeAdmin); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		ifMatch, err := apigw.ParseIfMatch(req)
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, err

@@ -33,7 +33,7 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 		return LeakOutcome{}, nil
 	}
 	now := s.clock()
-	stored, code, err := Verify(ctx, s.store, s.hasher, keyID, secret, now)
+	stored, code, err := s.Verify(ctx, keyID, secret)
 	if err != nil {
 		return LeakOutcome{}, err
 	}

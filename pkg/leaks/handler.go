@@ -94,7 +94,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 
 func (h *Handler) handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	if req.HTTPMethod != http.MethodPost {
-		return events.APIGatewayProxyResponse{}, apikey.Errorf(apikey.ECodeMethodNotAllowed, "use POST")
+		return events.APIGatewayProxyResponse{}, &apigw.TransportError{Status: http.StatusMethodNotAllowed, Code: apigw.CodeMethodNotAllowed, Message: "use POST"}
 	}
 	if !h.limit.Allow() {
 		resp, err := apigw.JSON(http.StatusTooManyRequests, map[string]any{"error": map[string]string{"code": "throttled", "message": "too many requests"}})
@@ -109,7 +109,7 @@ func (h *Handler) handle(ctx context.Context, req events.APIGatewayProxyRequest)
 		}
 	}
 	if len(body) > MaxBodyBytes {
-		return events.APIGatewayProxyResponse{}, apikey.Errorf(apikey.ECodePayloadTooLarge, "a report may hold at most %d bytes", MaxBodyBytes)
+		return events.APIGatewayProxyResponse{}, &apigw.TransportError{Status: http.StatusRequestEntityTooLarge, Code: apigw.CodePayloadTooLarge, Message: "a report may hold at most 65536 bytes"}
 	}
 	if err := verify(ctx, h.keys, body, apigw.Header(req, HeaderKeyID), apigw.Header(req, HeaderSignature)); err != nil {
 		if errors.Is(err, errBadSignature) {
