@@ -95,6 +95,31 @@ func TestKeyStoryAsEvents(t *testing.T) {
 		"name": "story " + time.Now().Format("150405.000"), "scopes": []string{"keys:read"}, "expiresIn": "1d",
 	}))
 	acceptedWithin(t, a, bearer(k.Token), "the new key")
+	file := filepath.Join(st.DataDir, localstack.EventsFile)
+	story := func() []string {
+		evs, _ := localevents.ReadFile(file)
+		var out []string
+		for _, e := range evs {
+			if e.Source == "keyward" && strings.Contains(string(e.Detail), `"keyId":"`+k.ID+`"`) {
+				out = append(out, e.DetailType)
+			}
+		}
+		return out
+	}
+	until := func(want ...string) {
+		t.Helper()
+		var got []string
+		defer func() {
+			if t.Failed() {
+				t.Logf("events of %s: %v, want %v", k.ID, got, want)
+			}
+		}()
+		eventually(t, 30*time.Second, "the key's story on the event bus", func() bool {
+			got = story()
+			return slices.Equal(got, want)
+		})
+	}
+	until("key.created")
 
 	// The schedule's run, as EventBridge Scheduler would invoke it.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -103,6 +128,7 @@ func TestKeyStoryAsEvents(t *testing.T) {
 	if err != nil || res.FunctionError != "" {
 		t.Fatalf("reminders run: %v %s", err, res.Payload)
 	}
+	until("key.created", "key.expiring")
 
 	// A signed leak report: our token and a forged one.
 	forged := k.Token[:len(k.Token)-10] + "AAAAAAAAAA"
@@ -128,24 +154,12 @@ func TestKeyStoryAsEvents(t *testing.T) {
 		t.Fatalf("unsigned report = %d %s", r.status, r.body)
 	}
 
-	file := filepath.Join(st.DataDir, localstack.EventsFile)
-	want := []string{"key.created", "key.expiring", "key.leaked", "key.revoked"}
-	var story []string
-	eventually(t, 30*time.Second, "the key's story on the event bus", func() bool {
-		evs, _ := localevents.ReadFile(file)
-		story = story[:0]
-		for _, e := range evs {
-			if e.Source == "keyward" && strings.Contains(string(e.Detail), `"keyId":"`+k.ID+`"`) {
-				story = append(story, e.DetailType)
-			}
-		}
-		return slices.Equal(story, want)
-	})
+	until("key.created", "key.expiring", "key.leaked", "key.revoked")
 	data, _ := os.ReadFile(file)
 	for _, secret := range []string{k.Token, k.Secret} {
 		if strings.Contains(string(data), secret) {
 			t.Fatal("an event holds the key's secret or token")
 		}
 	}
-	t.Logf("story of %s: %v", k.ID, story)
+	t.Logf("story of %s: %v", k.ID, story())
 }
