@@ -27,7 +27,7 @@ const (
 )
 
 // Actions lists every action, for validation and documentation.
-var Actions = []Action{ActionCreated, ActionUpdated, ActionRotated, ActionRevoked, ActionPurged, ActionLeaked}
+var Actions = []Action{ActionCreated, ActionUpdated, ActionRotated, ActionRevoked, ActionPurged, ActionLeaked, ActionPolicyUpdated}
 
 // ValidAction reports whether a is one of Actions.
 func ValidAction(a Action) bool {
