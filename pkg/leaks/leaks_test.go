@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -273,5 +274,30 @@ func TestSettingsReadKeysOrURL(t *testing.T) {
 	env = map[string]string{"LEAK_SIGNING_KEYS_URL": "http://example.com/keys"}
 	if _, _, err := leaks.Settings(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("a plain-http URL was accepted")
+	}
+}
+
+func TestURLKeysFetchOnceAndAgainForAnUnknownIdentifier(t *testing.T) {
+	gh := newSigner(t, "k1")
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		_, _ = w.Write(gh.doc(t))
+	}))
+	defer srv.Close()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	keys := &leaks.URLKeys{URL: srv.URL, Now: func() time.Time { return now }}
+	ctx := context.Background()
+	for range 3 {
+		if k, err := keys.Key(ctx, "k1"); err != nil || k == nil {
+			t.Fatalf("Key(k1) = %v, %v", k, err)
+		}
+	}
+	if k, _ := keys.Key(ctx, "k2"); k != nil || fetches.Load() != 1 {
+		t.Fatalf("unknown key within a minute: %v, %d fetches", k, fetches.Load())
+	}
+	now = now.Add(2 * time.Minute)
+	if k, _ := keys.Key(ctx, "k2"); k != nil || fetches.Load() != 2 {
+		t.Fatalf("unknown key after a minute: %v, %d fetches, want a second fetch", k, fetches.Load())
 	}
 }
