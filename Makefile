@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke audit auditstream authorizer verify events policy leaks reminders
+FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush events policy leaks reminders
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -39,10 +39,15 @@ $(eval $(call lambda_target,AuditFunction,audit))
 $(eval $(call lambda_target,AuditStreamFunction,auditstream))
 $(eval $(call lambda_target,AuthorizerFunction,authorizer))
 $(eval $(call lambda_target,VerifyFunction,verify))
+$(eval $(call lambda_target,FlushFunction,flush))
 $(eval $(call lambda_target,EventsFunction,events))
 $(eval $(call lambda_target,PolicyFunction,policy))
 $(eval $(call lambda_target,LeaksFunction,leaks))
 $(eval $(call lambda_target,RemindersFunction,reminders))
+
+# The sample protected API (scripts/examples/recordings/template.yaml).
+build-RecordingsFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./scripts/examples/recordings
 
 ## test: every test (unit and integration against real DynamoDB Local), with -race, plus lint
 test: deps lint unit
@@ -58,11 +63,15 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 ## run: the whole service on this machine, from template.yaml (README: "Run it locally");
-## Ctrl-C stops everything. Flags go in RUN_FLAGS, e.g. RUN_FLAGS="-param AuthorizerCacheTtl=0"
+## Ctrl-C stops everything. APIS: other SAM templates to serve beside keyward's
+## (space-separated); PARAMS: a JSON file of keyward's parameters; other flags
+## in RUN_FLAGS, e.g. RUN_FLAGS="-param AuthorizerCacheTtl=0"
+APIS   ?=
+PARAMS ?=
 run: deps
 	@mkdir -p .local/bin
 	$(GO) build -o .local/bin/keyward-local ./scripts/localstack
-	@exec .local/bin/keyward-local $(RUN_FLAGS)
+	@exec .local/bin/keyward-local $(foreach a,$(APIS),-api $(a)) $(if $(PARAMS),-param-file $(PARAMS)) $(RUN_FLAGS)
 
 ## load: the local stack under load (README: "Load run"), minutes long, never part of
 ## `make test`: LOAD_CLIENTS concurrent clients for LOAD_DURATION or LOAD_OPS operations,
@@ -91,10 +100,14 @@ fuzz:
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz failures:$$failed"; exit 1; fi
 
-## bench: the authorizer's benchmarks against DynamoDB Local (not timed tests):
-## cached hot path beside an HMAC-SHA256 floor, uncached path beside a bare GetItem
+## bench: performance beside floors measured in the same run (README "Performance"), never
+## part of `make test`: the authorizer's warm-path benchmarks, then scripts/bench (binary
+## sizes, cold starts, memory, admin paths at scale, audit lag), ending with one summary
+## table. Flags go in BENCH_FLAGS, e.g. BENCH_FLAGS="-only cold -cold-runs 25"
+BENCH_FLAGS ?=
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./pkg/authorizer/...
+	$(GO) run ./scripts/bench $(BENCH_FLAGS)
 
 ## bootstrap: create TENANT's default key (keys:admin) and print its token once
 bootstrap:

@@ -1,29 +1,30 @@
 // Command leaks is the leak report Lambda function: it serves POST /v1/leaks
-// (GitHub's secret scanning partner protocol). A leaked key it revokes
-// flushes the stage's authorizer cache like any revocation (pkg/gwflush).
+// (GitHub's secret scanning partner protocol). A leaked key it revokes is
+// flushed from the authorizer caches like any revocation: from the keys
+// table's stream (FlushFunction).
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
-	"github.com/keyward/keyward/pkg/gwflush"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/leaks"
 )
 
 func main() {
-	env := awsenv.MustLoad()
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	keys, perSecond, err := leaks.Settings(os.Getenv)
-	if err != nil {
-		env.Logger.LogAttrs(context.Background(), slog.LevelError, "init failed", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	flush := gwflush.New(apigateway.NewFromConfig(env.AWS), gwflush.StageFromEnv(os.Getenv), env.Logger)
-	h := leaks.New(keys, env.Service, flush, perSecond, env.Logger)
-	lambda.Start(flush.Wrap(h.Handle))
+	awsenv.Must(struct{}{}, err)
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	svc := apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store))
+	lambda.Start(leaks.New(keys, svc, nil, perSecond, base.Logger).Handle)
 }

@@ -1,28 +1,32 @@
 package localstack
 
 import (
+	"context"
 	"path/filepath"
 
 	"github.com/keyward/keyward/pkg/workbench/localevents"
-	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
 // EventsFile is the file in the data directory where the local EventBridge
 // endpoint appends every event, one JSON line each.
 const EventsFile = "events.jsonl"
 
-// startEvents serves a PutEvents-compatible endpoint for the template's
-// event buses (AWS::Events::EventBus, named locally by logical ID, and
+// DefaultEventsPort is the local EventBridge endpoint's port.
+const DefaultEventsPort = 3003
+
+// startEvents serves a PutEvents-compatible endpoint for keyward's event
+// buses (AWS::Events::EventBus, named locally by logical ID, and
 // "default"), appending to DataDir/events.jsonl and printing one line per
-// event on the console. It sets st.EventsURL.
-func (st *Stack) startEvents(tmpl *samtemplate.Template, port int) error {
+// event on the console. The functions reach it through
+// AWS_ENDPOINT_URL_EVENTBRIDGE.
+func (b *boot) startEvents(context.Context) error {
 	buses := []string{"default"}
-	for id := range tmpl.ResourcesOfType("AWS::Events::EventBus") {
+	for id := range b.stacks[0].t.ResourcesOfType("AWS::Events::EventBus") {
 		buses = append(buses, id, "arn:aws:events:"+Region+":"+Account+":event-bus/"+id)
 	}
 	srv, err := localevents.New(localevents.Config{
-		File:    filepath.Join(st.DataDir, EventsFile),
-		Output:  st.console.prefixed("events"),
+		File:    filepath.Join(b.st.DataDir, EventsFile),
+		Output:  b.con.Prefixed("events"),
 		Buses:   buses,
 		Region:  Region,
 		Account: Account,
@@ -30,11 +34,11 @@ func (st *Stack) startEvents(tmpl *samtemplate.Template, port int) error {
 	if err != nil {
 		return err
 	}
-	url, stop, err := srv.Start(addr(port))
+	url, stop, err := srv.Start(addr(b.opts.EventsPort))
 	if err != nil {
 		return err
 	}
-	st.closers = append(st.closers, stop)
-	st.EventsURL = url
+	b.st.onClose(stop)
+	b.st.EventsURL = url
 	return nil
 }

@@ -22,11 +22,8 @@ func TestRepoTemplateSchedulesRunLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := fns["RemindersFunction"].ScheduleEvents()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 1 || evs[0].Type != "ScheduleV2" || evs[0].Every != time.Hour {
-		t.Fatalf("RemindersFunction schedules = %+v, want one ScheduleV2 every hour", evs)
+	evs := fns["RemindersFunction"].ScheduleEvents
+	if len(evs) != 1 || evs[0].Rate != time.Hour || !evs[0].Enabled {
+		t.Fatalf("RemindersFunction schedules = %+v, want one (ScheduleV2) every hour", evs)
 	}
 }
