@@ -201,7 +201,7 @@ func (s *Service) PutPolicy(ctx context.Context, c Caller, in Policy, ifMatch *i
 	}
 	now := s.clock()
 	in.Version, in.UpdatedAt, in.UpdatedBy = cur.Version+1, &now, &c.KeyID
-	if err := s.policies.PutPolicy(ctx, c.TenantID, in, c.change()); err != nil {
+	if err := s.policies.PutPolicy(ctx, c.TenantID, in, c.Change()); err != nil {
 		return Policy{}, err
 	}
 	return in, nil

@@ -33,6 +33,7 @@ var designFunctions = map[string]string{
 	"policy":      "PolicyFunction",
 	"leaks":       "LeaksFunction",
 	"reminders":   "RemindersFunction",
+	"tenants":     "TenantsFunction",
 }
 
 // signedRoutes carry no key, so they are not in apikey's route table:
