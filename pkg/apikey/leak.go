@@ -38,7 +38,7 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 		return LeakOutcome{}, err
 	}
 	switch code {
-	case CodeValid, CodeExpired, CodeRevoked:
+	case CodeValid, CodeExpired, CodeRevoked, CodeTenantSuspended: // ours, secret and all
 	default:
 		return LeakOutcome{}, nil
 	}
