@@ -18,5 +18,5 @@ func main() {
 	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
 	as := awsenv.Must(awsenv.ReadAuditSettings(os.Getenv))
 	store := auditstore.New(dynamodb.NewFromConfig(base.AWS), as.Table, as.Retention)
-	lambda.Start(auditstream.New(store, base.Logger).Handle)
+	lambda.Start(auditstream.New(store, base.Logger, auditstream.WithOperatorTenant(as.OperatorTenant)).Handle)
 }

@@ -26,11 +26,19 @@ type Tenant struct {
 	CreatedAt      time.Time    `json:"createdAt"`
 	CreatedBy      string       `json:"createdBy"`
 	CreatedByKeyID string       `json:"createdByKeyId"`
-	UpdatedAt      time.Time    `json:"updatedAt"`
-	UpdatedBy      string       `json:"updatedBy"`
-	UpdatedByKeyID string       `json:"updatedByKeyId"`
-	SuspendedAt    *time.Time   `json:"suspendedAt"`
-	Version        int64        `json:"version"`
+	// CreatedByKeyName and UpdatedByKeyName are the acting key's name at
+	// the time ("" for a change no key made, such as make bootstrap's).
+	CreatedByKeyName string     `json:"createdByKeyName"`
+	UpdatedAt        time.Time  `json:"updatedAt"`
+	UpdatedBy        string     `json:"updatedBy"`
+	UpdatedByKeyID   string     `json:"updatedByKeyId"`
+	UpdatedByKeyName string     `json:"updatedByKeyName"`
+	SuspendedAt      *time.Time `json:"suspendedAt"`
+	Version          int64      `json:"version"`
+	// Change is the write that made this version (stored with the item, so
+	// the keys table's stream says who did it, with which request, from
+	// where); never part of the resource.
+	Change Change `json:"-"`
 }
 
 // TenantStore persists tenants; *dynamostore.Store satisfies it.
@@ -176,8 +184,9 @@ func (s *Service) createTenant(ctx context.Context, id, name string, ch Change) 
 	}}
 	t := &Tenant{
 		ID: id, Name: name, Status: TenantActive, IsOperator: id == s.cfg.OperatorTenant,
-		CreatedAt: now, CreatedBy: ch.Actor, CreatedByKeyID: ch.ActorKeyID,
-		UpdatedAt: now, UpdatedBy: ch.Actor, UpdatedByKeyID: ch.ActorKeyID, Version: 1,
+		CreatedAt: now, CreatedBy: ch.Actor, CreatedByKeyID: ch.ActorKeyID, CreatedByKeyName: ch.ActorKeyName,
+		UpdatedAt: now, UpdatedBy: ch.Actor, UpdatedByKeyID: ch.ActorKeyID, UpdatedByKeyName: ch.ActorKeyName,
+		Version: 1, Change: ch,
 	}
 	iss, err := s.issueWith(ctx, k, ch, now, func(k *StoredKey) error {
 		t.DefaultKeyID = k.ID
@@ -273,7 +282,8 @@ func (s *Service) SetTenantStatus(ctx context.Context, c Caller, id string, stat
 		now, ch := s.clock(), c.Change()
 		next := *prev
 		next.Status, next.Version = status, prev.Version+1
-		next.UpdatedAt, next.UpdatedBy, next.UpdatedByKeyID = now, ch.Actor, ch.ActorKeyID
+		next.UpdatedAt, next.UpdatedBy, next.UpdatedByKeyID, next.UpdatedByKeyName = now, ch.Actor, ch.ActorKeyID, ch.ActorKeyName
+		next.Change = ch
 		next.SuspendedAt = nil
 		if status == TenantSuspended {
 			next.SuspendedAt = &now
@@ -334,6 +344,7 @@ func (s *Service) RegisterTenant(ctx context.Context, tenantID, actor string) (*
 	t := &Tenant{
 		ID: tenantID, Name: tenantID, Status: TenantActive, IsOperator: tenantID == s.cfg.OperatorTenant,
 		DefaultKeyID: id, CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, UpdatedAt: now, UpdatedBy: actor, Version: 1,
+		Change: Change{Actor: actor},
 	}
 	if err := ts.PutTenant(ctx, t); err != nil {
 		return nil, err

@@ -24,8 +24,11 @@ const (
 type Query struct {
 	TenantID string
 	KeyID    string
-	Action   Action
-	Actor    string
+	// SubjectTenantID selects the tenant.* records about one tenant (they
+	// are in the operator tenant's trail).
+	SubjectTenantID string
+	Action          Action
+	Actor           string
 	// From (inclusive) and To (exclusive) bound the records' time; zero is open.
 	From, To time.Time
 	Limit    int
@@ -35,13 +38,14 @@ type Query struct {
 
 // ListInput is the query string of GET /v1/audit, as the caller sent it.
 type ListInput struct {
-	KeyID  string
-	Action string
-	Actor  string
-	From   string
-	To     string
-	Limit  int // 0 for the default
-	Cursor string
+	KeyID           string
+	SubjectTenantID string
+	Action          string
+	Actor           string
+	From            string
+	To              string
+	Limit           int // 0 for the default
+	Cursor          string
 }
 
 // Page is one page of audit records, newest first. NextCursor is set only
@@ -111,8 +115,19 @@ func parseQuery(tenant string, in ListInput) (Query, error) {
 	if q.KeyID != "" && !apikey.ValidKeyID(q.KeyID) {
 		return Query{}, apikey.Invalid("keyId", "must be a key ID (key_ followed by 26 characters)")
 	}
+	q.SubjectTenantID = in.SubjectTenantID
+	if q.SubjectTenantID != "" && !apikey.ValidTenantID(q.SubjectTenantID) {
+		return Query{}, apikey.Invalid("subjectTenantId", "must be a tenant ID (^[a-z0-9][a-z0-9-]{1,62}$)")
+	}
+	if q.SubjectTenantID != "" && q.KeyID != "" {
+		return Query{}, apikey.Invalid("subjectTenantId", "cannot be combined with keyId: a record is about a key or a tenant")
+	}
 	if q.Action != "" && !ValidAction(q.Action) {
-		return Query{}, apikey.Invalid("action", "must be one of key.created, key.updated, key.rotated, key.revoked, key.purged")
+		names := make([]string, len(Actions))
+		for i, a := range Actions {
+			names[i] = string(a)
+		}
+		return Query{}, apikey.Invalid("action", "must be one of %s", strings.Join(names, ", "))
 	}
 	if q.Actor != "" && (utf8.RuneCountInString(q.Actor) > MaxActorLen || !utf8.ValidString(q.Actor) || strings.IndexFunc(q.Actor, unicode.IsControl) >= 0) {
 		return Query{}, apikey.Invalid("actor", "must be at most %d characters without control characters", MaxActorLen)
@@ -152,5 +167,5 @@ func cursorBinding(q Query) string {
 		}
 		return t.Format(time.RFC3339Nano)
 	}
-	return strings.Join([]string{"AUDIT", q.TenantID, q.KeyID, string(q.Action), q.Actor, ts(q.From), ts(q.To)}, "\x00")
+	return strings.Join([]string{"AUDIT", q.TenantID, q.KeyID, string(q.Action), q.Actor, ts(q.From), ts(q.To), q.SubjectTenantID}, "\x00")
 }

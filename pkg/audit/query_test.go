@@ -62,6 +62,14 @@ func TestListValidatesItsParameters(t *testing.T) {
 					t.Errorf("query = %+v", q)
 				}
 			}},
+		{name: "SubjectTenantIsPassedOn", in: audit.ListInput{SubjectTenantID: "acme", Action: "tenant.suspended"},
+			check: func(t *testing.T, q audit.Query) {
+				if q.SubjectTenantID != "acme" || q.Action != audit.ActionTenantSuspended || q.KeyID != "" {
+					t.Errorf("query = %+v", q)
+				}
+			}},
+		{name: "MalformedSubjectTenant", in: audit.ListInput{SubjectTenantID: "Acme!"}, wantField: "subjectTenantId"},
+		{name: "SubjectTenantWithKeyID", in: audit.ListInput{SubjectTenantID: "acme", KeyID: keyID}, wantField: "subjectTenantId"},
 		{name: "LimitAboveMax", in: audit.ListInput{Limit: 101}, wantField: "limit"},
 		{name: "NegativeLimit", in: audit.ListInput{Limit: -1}, wantField: "limit"},
 		{name: "MalformedKeyID", in: audit.ListInput{KeyID: "KEY#key_01JD6B0C3XH5Q2M9T7R4W8N1PA"}, wantField: "keyId"},

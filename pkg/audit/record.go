@@ -27,7 +27,10 @@ const (
 )
 
 // Actions lists every action, for validation and documentation.
-var Actions = []Action{ActionCreated, ActionUpdated, ActionRotated, ActionRevoked, ActionPurged, ActionLeaked, ActionPolicyUpdated}
+var Actions = []Action{
+	ActionCreated, ActionUpdated, ActionRotated, ActionRevoked, ActionPurged, ActionLeaked, ActionPolicyUpdated,
+	ActionTenantCreated, ActionTenantUpdated, ActionTenantSuspended, ActionTenantResumed,
+}
 
 // ValidAction reports whether a is one of Actions.
 func ValidAction(a Action) bool {
@@ -73,6 +76,9 @@ type Record struct {
 	RequestID    *string                `json:"requestId"`
 	SourceIP     *string                `json:"sourceIp"`
 	Changes      map[string]FieldChange `json:"changes"`
+	// SubjectTenantID is the tenant a tenant.* record is about (absent on
+	// other records); the record itself is in the operator tenant's trail.
+	SubjectTenantID *string `json:"subjectTenantId,omitempty"`
 }
 
 // RecordID derives a record's ID from the stream record it comes from, so a

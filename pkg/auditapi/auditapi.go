@@ -31,16 +31,17 @@ func Routes(svc Lister) []apigw.Route {
 
 func list(svc Lister) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apigw.KnownQuery(req, "keyId", "action", "actor", "from", "to", "limit", "cursor"); err != nil {
+		if err := apigw.KnownQuery(req, "keyId", "subjectTenantId", "action", "actor", "from", "to", "limit", "cursor"); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
 		in := audit.ListInput{
-			KeyID:  apigw.Query(req, "keyId"),
-			Action: apigw.Query(req, "action"),
-			Actor:  apigw.Query(req, "actor"),
-			From:   apigw.Query(req, "from"),
-			To:     apigw.Query(req, "to"),
-			Cursor: apigw.Query(req, "cursor"),
+			KeyID:           apigw.Query(req, "keyId"),
+			SubjectTenantID: apigw.Query(req, "subjectTenantId"),
+			Action:          apigw.Query(req, "action"),
+			Actor:           apigw.Query(req, "actor"),
+			From:            apigw.Query(req, "from"),
+			To:              apigw.Query(req, "to"),
+			Cursor:          apigw.Query(req, "cursor"),
 		}
 		var err error
 		if in.Limit, err = apigw.QueryLimit(req, audit.MaxLimit); err != nil {

@@ -30,10 +30,12 @@ func TestEventFixtures(t *testing.T) {
 		"audit-list-bad-action.json":       {status: 400, code: "invalid_request", field: "action"},
 		"audit-list-forbidden.json":        {status: 403, code: "forbidden"},
 		"audit-list-no-authorizer.json":    {status: 401, code: "unauthorized"},
+		"audit-list-subject-tenant.json":   {status: 200, items: []string{"tenant.resumed ", "tenant.suspended ", "tenant.created "}},
 	}
 	files := keywardtest.EventFixtures(t, "audit-*.json")
 	s := newStack(t)
 	s.seed(t, standardSeed)
+	s.seedTenants(t)
 	keywardtest.FeedEvents(t, files, want, func(t *testing.T, name string, raw []byte, w outcome) {
 		var req events.APIGatewayProxyRequest
 		if err := json.Unmarshal(raw, &req); err != nil {

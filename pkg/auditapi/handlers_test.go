@@ -147,6 +147,8 @@ func TestListAudit(t *testing.T) {
 		{"FromNotATime", "from", map[string]string{"from": "last week"}},
 		{"ToBeforeFrom", "to", map[string]string{"from": "2026-11-23T12:00:00Z", "to": "2026-11-22T12:00:00Z"}},
 		{"UnknownParameter", "status", map[string]string{"status": "active"}},
+		{"MalformedSubjectTenant", "subjectTenantId", map[string]string{"subjectTenantId": "ACME"}},
+		{"SubjectTenantWithKeyID", "subjectTenantId", map[string]string{"subjectTenantId": "acme", "keyId": keyA}},
 	}
 	for _, c := range invalid {
 		t.Run("Invalid"+c.name, func(t *testing.T) {
@@ -210,4 +212,76 @@ func TestListAuditFiltersManyRecords(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
+}
+
+// TestListAuditOfTenants reads the operator tenant's tenant.* records: all of
+// them, one tenant's (subjectTenantId), one tenant's of one action, paged;
+// they are never in the subject tenant's own trail.
+func TestListAuditOfTenants(t *testing.T) {
+	s := newStack(t)
+	s.seed(t, standardSeed)
+	ids := s.seedTenants(t)
+	const platform = "keys:admin tenants:admin tenants:act actors:assert"
+
+	r := s.serve(t, get("operator", platformKey, platform, nil))
+	r.check(t, 200, "", "")
+	if got, _ := r.items(t); !slices.Equal(got, reversed(ids)) {
+		t.Fatalf("operator's trail %v, want %v", got, reversed(ids))
+	}
+	first := r.body["items"].([]any)[0].(map[string]any)
+	if first["action"] != "tenant.resumed" || first["subjectTenantId"] != "acme" || first["tenantId"] != "operator" ||
+		first["actor"] != "user:ops@platform.example" || first["actorKeyId"] != platformKey || first["actorKeyName"] != "default" {
+		t.Errorf("newest tenant record %v", first)
+	}
+
+	for name, c := range map[string]struct {
+		query map[string]string
+		want  []string
+	}{
+		"BySubject":          {map[string]string{"subjectTenantId": "acme"}, reversed(ids, 0, 1, 3)},
+		"BySubjectAndAction": {map[string]string{"subjectTenantId": "acme", "action": "tenant.suspended"}, reversed(ids, 1)},
+		"ByAction":           {map[string]string{"action": "tenant.created"}, reversed(ids, 0, 2)},
+		"OtherSubject":       {map[string]string{"subjectTenantId": "globex"}, reversed(ids, 2)},
+		"NoSuchSubject":      {map[string]string{"subjectTenantId": "initech"}, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := s.serve(t, get("operator", platformKey, platform, c.query))
+			r.check(t, 200, "", "")
+			if got, _ := r.items(t); !slices.Equal(got, c.want) {
+				t.Errorf("items %v, want %v", got, c.want)
+			}
+		})
+	}
+	t.Run("PagesBySubject", func(t *testing.T) {
+		var got []string
+		q := map[string]string{"subjectTenantId": "acme", "limit": "1"}
+		for pages := 0; ; pages++ {
+			if pages > 5 {
+				t.Fatal("too many pages")
+			}
+			r := s.serve(t, get("operator", platformKey, platform, q))
+			r.check(t, 200, "", "")
+			page, next := r.items(t)
+			got = append(got, page...)
+			if next == "" {
+				break
+			}
+			q["cursor"] = next
+		}
+		if want := reversed(ids, 0, 1, 3); !slices.Equal(got, want) {
+			t.Errorf("walked %v, want %v", got, want)
+		}
+	})
+	t.Run("NotInTheSubjectsOwnTrail", func(t *testing.T) {
+		for _, q := range []map[string]string{nil, {"subjectTenantId": "acme"}, {"action": "tenant.suspended"}} {
+			r := s.serve(t, get("acme", acmeAdmin, "audit:read", q))
+			r.check(t, 200, "", "")
+			got, _ := r.items(t)
+			for _, id := range got {
+				if slices.Contains(ids, id) {
+					t.Errorf("acme's trail (%v) holds tenant record %s", q, id)
+				}
+			}
+		}
+	})
 }

@@ -85,6 +85,37 @@ var standardSeed = []seedRecord{
 	{"globex", 2, "key_01JD7C1D4YJ6R3N0V8S5X9P2QB", audit.ActionCreated, globexAdmin},
 }
 
+// platformKey is the operator tenant's platform key the fixtures name.
+const platformKey = "key_01JD5Z8K3N4Q7R2T6V9W0X1Y4Z"
+
+// seedTenants writes, in the operator tenant's trail, acme's creation,
+// suspension and resumption and globex's creation (minutes 10-13), as the
+// stream function records tenant changes, and returns their IDs.
+func (s *stack) seedTenants(t *testing.T) []string {
+	t.Helper()
+	var ids []string
+	for i, c := range []struct {
+		subject string
+		action  audit.Action
+	}{
+		{"acme", audit.ActionTenantCreated}, {"acme", audit.ActionTenantSuspended},
+		{"globex", audit.ActionTenantCreated}, {"acme", audit.ActionTenantResumed},
+	} {
+		subject, key, name := c.subject, platformKey, "default"
+		rec := audit.Record{
+			ID: audit.RecordID("tenant-evt-"+strconv.Itoa(i), strconv.Itoa(i)), TenantID: "operator",
+			Action: c.action, Actor: "user:ops@platform.example", ActorKeyID: &key, ActorKeyName: &name,
+			At: t0.Add(time.Duration(10+i) * time.Minute), SubjectTenantID: &subject,
+			Changes: map[string]audit.FieldChange{"status": {From: nil, To: "active"}},
+		}
+		if wrote, err := s.store.Put(context.Background(), rec); err != nil || !wrote {
+			t.Fatalf("seed tenant record %d: %v, %v", i, wrote, err)
+		}
+		ids = append(ids, rec.ID)
+	}
+	return ids
+}
+
 // response is a proxy response with its decoded JSON body.
 type response struct {
 	events.APIGatewayProxyResponse

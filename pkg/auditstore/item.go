@@ -32,10 +32,15 @@ const (
 // timeLayout is fixed-width UTC to the millisecond, so sort keys order by time.
 const timeLayout = "2006-01-02T15:04:05.000Z"
 
-func tenantPK(tenant string) string         { return "TENANT#" + tenant }
-func keyPK(tenant, keyID string) string     { return tenantPK(tenant) + "#KEY#" + keyID }
-func actorPK(tenant, actor string) string   { return tenantPK(tenant) + "#ACTOR#" + actor }
-func actionPK(tenant, action string) string { return tenantPK(tenant) + "#ACTION#" + action }
+func tenantPK(tenant string) string       { return "TENANT#" + tenant }
+func keyPK(tenant, keyID string) string   { return tenantPK(tenant) + "#KEY#" + keyID }
+func actorPK(tenant, actor string) string { return tenantPK(tenant) + "#ACTOR#" + actor }
+
+// subjectPK is the byKey partition of a tenant.* record: the tenant it is
+// about stands where a key's ID would (key IDs start key_, so the two never
+// meet), and GET /v1/audit?subjectTenantId= reads it as keyId reads a key's.
+func subjectPK(tenant, subject string) string { return tenantPK(tenant) + "#TENANT#" + subject }
+func actionPK(tenant, action string) string   { return tenantPK(tenant) + "#ACTION#" + action }
 func actorActionPK(tenant, actor, action string) string {
 	return actorPK(tenant, actor) + "#ACTION#" + action
 }
@@ -87,6 +92,8 @@ type recordItem struct {
 	RequestID    string `dynamodbav:"requestId,omitempty"`
 	SourceIP     string `dynamodbav:"sourceIp,omitempty"`
 	Changes      string `dynamodbav:"changes"`
+	// SubjectTenantID is the tenant a tenant.* record is about.
+	SubjectTenantID string `dynamodbav:"subjectTenantId,omitempty"`
 
 	// TTL is when DynamoDB may delete the record (epoch seconds): its time
 	// plus the retention.
@@ -109,6 +116,10 @@ func toItem(r audit.Record, retention time.Duration) (recordItem, error) {
 		ID:            r.ID, TenantID: r.TenantID, KeyID: r.KeyID, Action: string(r.Action), Actor: r.Actor,
 		At: fmtTime(r.At), Changes: string(js),
 		TTL: r.At.Add(retention).Unix(),
+	}
+	if r.SubjectTenantID != nil {
+		it.SubjectTenantID = *r.SubjectTenantID
+		it.KeyPK = subjectPK(r.TenantID, it.SubjectTenantID)
 	}
 	if r.RequestID != nil {
 		it.RequestID = *r.RequestID
@@ -133,6 +144,10 @@ func fromItem(it *recordItem) (audit.Record, error) {
 	r := audit.Record{
 		ID: it.ID, TenantID: it.TenantID, KeyID: it.KeyID, Action: audit.Action(it.Action), Actor: it.Actor,
 		At: at, Changes: map[string]audit.FieldChange{},
+	}
+	if it.SubjectTenantID != "" {
+		subject := it.SubjectTenantID
+		r.SubjectTenantID = &subject
 	}
 	if it.RequestID != "" {
 		id := it.RequestID

@@ -97,7 +97,8 @@ type plan struct {
 	filter    *expression.ConditionBuilder
 }
 
-// planFor picks the most selective index for q: a key's records, else an
+// planFor picks the most selective index for q: a key's (or a subject
+// tenant's) records, else an
 // actor's records of one action, else an actor's, else an action's, else
 // the tenant's. Every query without a key ID is then served by its index
 // alone, and one with a key ID reads that key's history (its handful of
@@ -107,6 +108,8 @@ func planFor(q audit.Query) plan {
 	switch {
 	case q.KeyID != "":
 		p = plan{index: indexByKey, partAttr: attrKeyPK, partValue: keyPK(q.TenantID, q.KeyID)}
+	case q.SubjectTenantID != "":
+		p = plan{index: indexByKey, partAttr: attrKeyPK, partValue: subjectPK(q.TenantID, q.SubjectTenantID)}
 	case q.Actor != "" && q.Action != "":
 		p = plan{index: indexByActorAction, partAttr: attrActorActionPK, partValue: actorActionPK(q.TenantID, q.Actor, string(q.Action))}
 	case q.Actor != "":

@@ -33,6 +33,7 @@ func TestEventFixtures(t *testing.T) {
 		records []string // "action keyId actor", newest first
 		failed  []string // reported sequence numbers
 		check   func(t *testing.T, recs []audit.Record)
+		trail   string // whose trail holds them: acme's unless set
 	}
 	want := map[string]outcome{
 		"auditstream-insert.json": {records: []string{"key.created " + fixtureKey + " " + fixtureDefault},
@@ -69,6 +70,15 @@ func TestEventFixtures(t *testing.T) {
 					t.Errorf("purged: %+v", r)
 				}
 			}},
+		"auditstream-tenant-suspend.json": {trail: "operator", records: []string{"tenant.suspended  user:ops@platform.example"},
+			check: func(t *testing.T, recs []audit.Record) {
+				r := recs[0]
+				if r.SubjectTenantID == nil || *r.SubjectTenantID != "acme" || r.ActorKeyID == nil || *r.ActorKeyID != "key_01JD5Z8K3N4Q7R2T6V9W0X1Y4Z" ||
+					*r.ActorKeyName != "default" || *r.RequestID != "req-suspend" || !r.At.Equal(time.Date(2026, 11, 23, 12, 0, 10, 0, time.UTC)) ||
+					len(r.Changes) != 2 || r.Changes["status"].To != "suspended" || r.Changes["suspendedAt"].To != "2026-11-23T12:00:10Z" {
+					t.Errorf("suspended: %+v", r)
+				}
+			}},
 		"auditstream-lastused.json":      {},
 		"auditstream-non-key-items.json": {},
 		"auditstream-poison.json": {records: []string{"key.created " + fixtureDefault + " bootstrap"},
@@ -99,7 +109,11 @@ func TestEventFixtures(t *testing.T) {
 		if !slices.Equal(failed, w.failed) {
 			t.Errorf("reported %v, want %v", failed, w.failed)
 		}
-		recs, _, err := store.Query(context.Background(), audit.Query{TenantID: "acme", Limit: 100})
+		trail := w.trail
+		if trail == "" {
+			trail = "acme"
+		}
+		recs, _, err := store.Query(context.Background(), audit.Query{TenantID: trail, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 // Package auditstream is the keys table's stream consumer: it
-// turns each stream record of a key item into at most one audit record and
-// appends it to the audit table. It skips non-key items (usage, name claims,
+// turns each stream record of a key, tenant-policy or tenant item into at
+// most one audit record and appends it to the audit table (tenant changes to
+// the operator tenant's trail). It skips other items (usage, name claims,
 // peppers) and changes of nothing audited (lastUsedAt, bookkeeping), never
 // copies secret hashes, and reports only the records it failed on, by
 // sequence number, so Lambda retries from there (ReportBatchItemFailures).
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/audit"
 )
 
@@ -39,15 +41,28 @@ const concurrency = 8
 type Handler struct {
 	store Appender
 	log   *slog.Logger
+	// operator is the trail tenant.* records are kept in.
+	operator string
 }
+
+// Option customises a Handler.
+type Option func(*Handler)
+
+// WithOperatorTenant names the operator tenant, whose trail holds the
+// records of tenant changes (apikey.DefaultOperatorTenant otherwise).
+func WithOperatorTenant(id string) Option { return func(h *Handler) { h.operator = id } }
 
 // New returns a Handler appending to store and logging to log
 // (slog.Default when nil).
-func New(store Appender, log *slog.Logger) *Handler {
+func New(store Appender, log *slog.Logger, opts ...Option) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{store: store, log: log}
+	h := &Handler{store: store, log: log, operator: apikey.DefaultOperatorTenant}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // outcome is what became of one stream record.
@@ -70,7 +85,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	for i := range ev.Records {
-		if !isKeyItem(&ev.Records[i]) && !isPolicyItem(&ev.Records[i]) {
+		if !isKeyItem(&ev.Records[i]) && !isPolicyItem(&ev.Records[i]) && !isTenantItem(&ev.Records[i]) {
 			continue
 		}
 		wg.Add(1)
@@ -110,20 +125,7 @@ func (h *Handler) record(ctx context.Context, r *events.DynamoDBEventRecord) (ou
 			out = failed
 		}
 	}()
-	var rec audit.Record
-	var ok bool
-	var err error
-	if isPolicyItem(r) {
-		rec, ok, err = audit.PolicyRecordOf(r.EventID, r.Change.SequenceNumber, r.Change.ApproximateCreationDateTime.Time,
-			policyVersion(r.Change.OldImage), policyVersion(r.Change.NewImage))
-	} else {
-		var e audit.Event
-		if e, err = eventOf(r); err != nil {
-			h.fail(ctx, r, "", err)
-			return failed
-		}
-		rec, ok, err = audit.RecordOf(e)
-	}
+	rec, ok, err := h.recordOf(r)
 	if err != nil {
 		h.fail(ctx, r, "", err)
 		return failed
@@ -140,6 +142,26 @@ func (h *Handler) record(ctx context.Context, r *events.DynamoDBEventRecord) (ou
 		return duplicate
 	}
 	return written
+}
+
+// recordOf makes the audit record of a key, policy or tenant item's change.
+func (h *Handler) recordOf(r *events.DynamoDBEventRecord) (audit.Record, bool, error) {
+	switch {
+	case isPolicyItem(r):
+		return audit.PolicyRecordOf(r.EventID, r.Change.SequenceNumber, r.Change.ApproximateCreationDateTime.Time,
+			policyVersion(r.Change.OldImage), policyVersion(r.Change.NewImage))
+	case isTenantItem(r):
+		e, err := tenantEventOf(r)
+		if err != nil {
+			return audit.Record{}, false, err
+		}
+		return audit.TenantRecordOf(h.operator, e)
+	}
+	e, err := eventOf(r)
+	if err != nil {
+		return audit.Record{}, false, err
+	}
+	return audit.RecordOf(e)
 }
 
 // fail logs why a stream record is reported: its identifiers and the error,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/dynamostore"
 )
@@ -89,4 +90,39 @@ func policyVersion(img map[string]events.DynamoDBAttributeValue) *audit.PolicyVe
 	}
 	return &audit.PolicyVersion{TenantID: str("tenantId"), Document: str("policy"), Actor: str("updatedBy"),
 		RequestID: str("requestId"), SourceIP: str("sourceIp")}
+}
+
+// skTenantItem is the sort key of a tenant item, whose changes are audited
+// as tenant.created, tenant.suspended, tenant.resumed and tenant.updated.
+const skTenantItem = "TENANT"
+
+// isTenantItem reports whether a stream record is about a tenant item.
+func isTenantItem(r *events.DynamoDBEventRecord) bool {
+	sk, ok := r.Change.Keys[attrSK]
+	return ok && sk.DataType() == events.DataTypeString && sk.String() == skTenantItem
+}
+
+// tenantEventOf decodes a tenant item's stream record with the store's own
+// decoder (nil images stay nil).
+func tenantEventOf(r *events.DynamoDBEventRecord) (audit.TenantEvent, error) {
+	e := audit.TenantEvent{
+		ID: r.EventID, Sequence: r.Change.SequenceNumber, Kind: audit.EventKind(r.EventName),
+		At: r.Change.ApproximateCreationDateTime.Time,
+	}
+	for _, v := range []struct {
+		img   map[string]events.DynamoDBAttributeValue
+		into  **apikey.Tenant
+		which string
+	}{{r.Change.OldImage, &e.Old, "old"}, {r.Change.NewImage, &e.New, "new"}} {
+		if v.img == nil {
+			continue
+		}
+		t, err := dynamostore.DecodeTenantItem(dynamostore.FromStreamImage(v.img))
+		if err != nil {
+			// The decoder's message names types, never values.
+			return audit.TenantEvent{}, fmt.Errorf("decode %s tenant image: %w", v.which, err)
+		}
+		*v.into = t
+	}
+	return e, nil
 }

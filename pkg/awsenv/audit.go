@@ -21,6 +21,9 @@ type AuditSettings struct {
 	// 1-3650 days, default 400). Only the stream function, which writes the
 	// records, reads it; it is zero for the query function.
 	Retention time.Duration
+	// OperatorTenant is the tenant whose trail holds the tenant.* records
+	// (OPERATOR_TENANT, default operator); read by the stream function only.
+	OperatorTenant string
 }
 
 // ReadAuditTable reads AUDIT_TABLE through getenv: all the audit (query)
@@ -33,7 +36,7 @@ func ReadAuditTable(getenv func(string) string) (AuditSettings, error) {
 	return s, nil
 }
 
-// ReadAuditSettings reads AUDIT_TABLE and AUDIT_RETENTION_DAYS through
+// ReadAuditSettings reads AUDIT_TABLE, AUDIT_RETENTION_DAYS and OPERATOR_TENANT through
 // getenv: what the auditstream function needs. A missing or malformed
 // setting is an error naming the variable.
 func ReadAuditSettings(getenv func(string) string) (AuditSettings, error) {
@@ -50,5 +53,8 @@ func ReadAuditSettings(getenv func(string) string) (AuditSettings, error) {
 		days = n
 	}
 	s.Retention = time.Duration(days) * 24 * time.Hour
+	if s.OperatorTenant, err = ReadOperatorTenant(getenv); err != nil {
+		return AuditSettings{}, err
+	}
 	return s, nil
 }

@@ -28,6 +28,7 @@ func TestReadAuditSettings(t *testing.T) {
 		{name: "ZeroRetentionIsRefused", env: map[string]string{"AUDIT_TABLE": "audit", "AUDIT_RETENTION_DAYS": "0"}, wantErr: "AUDIT_RETENTION_DAYS"},
 		{name: "TooLongRetentionIsRefused", env: map[string]string{"AUDIT_TABLE": "audit", "AUDIT_RETENTION_DAYS": "3651"}, wantErr: "AUDIT_RETENTION_DAYS"},
 		{name: "NonNumericRetentionIsRefused", env: map[string]string{"AUDIT_TABLE": "audit", "AUDIT_RETENTION_DAYS": "1y"}, wantErr: "AUDIT_RETENTION_DAYS"},
+		{name: "BadOperatorTenantIsRefused", env: map[string]string{"AUDIT_TABLE": "audit", "OPERATOR_TENANT": "Ops!"}, wantErr: "OPERATOR_TENANT"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +39,7 @@ func TestReadAuditSettings(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || s.Table != "audit" || s.Retention != tc.wantRetention {
+			if err != nil || s.Table != "audit" || s.Retention != tc.wantRetention || s.OperatorTenant != "operator" {
 				t.Fatalf("settings %+v, %v; want table audit, retention %v", s, err, tc.wantRetention)
 			}
 		})

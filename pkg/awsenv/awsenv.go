@@ -107,18 +107,26 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 	}
 	s.Service.RevokedRetention = time.Duration(days) * 24 * time.Hour
 
-	s.Service.OperatorTenant = strings.TrimSpace(getenv("OPERATOR_TENANT"))
-	if s.Service.OperatorTenant == "" {
-		s.Service.OperatorTenant = apikey.DefaultOperatorTenant
-	}
-	if !apikey.ValidTenantID(s.Service.OperatorTenant) {
-		return Settings{}, fmt.Errorf("OPERATOR_TENANT %q must match ^[a-z0-9][a-z0-9-]{1,62}$", s.Service.OperatorTenant)
+	if s.Service.OperatorTenant, err = ReadOperatorTenant(getenv); err != nil {
+		return Settings{}, err
 	}
 
 	if s.LogLevel, err = ReadLogLevel(getenv); err != nil {
 		return Settings{}, err
 	}
 	return s, nil
+}
+
+// ReadOperatorTenant reads OPERATOR_TENANT (default operator) through getenv.
+func ReadOperatorTenant(getenv func(string) string) (string, error) {
+	t := strings.TrimSpace(getenv("OPERATOR_TENANT"))
+	if t == "" {
+		t = apikey.DefaultOperatorTenant
+	}
+	if !apikey.ValidTenantID(t) {
+		return "", fmt.Errorf("OPERATOR_TENANT %q must match ^[a-z0-9][a-z0-9-]{1,62}$", t)
+	}
+	return t, nil
 }
 
 // ReadTokenPrefix reads TOKEN_PREFIX (default kw) through getenv.

@@ -29,38 +29,61 @@ type tenantItem struct {
 	GSI1PK string `dynamodbav:"gsi1pk"`
 	GSI1SK string `dynamodbav:"gsi1sk"`
 
-	ID             string `dynamodbav:"id"`
-	Name           string `dynamodbav:"name"`
-	Status         string `dynamodbav:"status"`
-	IsOperator     bool   `dynamodbav:"isOperator"`
-	DefaultKeyID   string `dynamodbav:"defaultKeyId"`
-	CreatedAt      string `dynamodbav:"createdAt"`
-	CreatedBy      string `dynamodbav:"createdBy"`
-	CreatedByKeyID string `dynamodbav:"createdByKeyId,omitempty"`
-	UpdatedAt      string `dynamodbav:"updatedAt"`
-	UpdatedBy      string `dynamodbav:"updatedBy"`
-	UpdatedByKeyID string `dynamodbav:"updatedByKeyId,omitempty"`
-	SuspendedAt    string `dynamodbav:"suspendedAt,omitempty"`
-	Version        int64  `dynamodbav:"version"`
+	ID               string `dynamodbav:"id"`
+	Name             string `dynamodbav:"name"`
+	Status           string `dynamodbav:"status"`
+	IsOperator       bool   `dynamodbav:"isOperator"`
+	DefaultKeyID     string `dynamodbav:"defaultKeyId"`
+	CreatedAt        string `dynamodbav:"createdAt"`
+	CreatedBy        string `dynamodbav:"createdBy"`
+	CreatedByKeyID   string `dynamodbav:"createdByKeyId,omitempty"`
+	CreatedByKeyName string `dynamodbav:"createdByKeyName,omitempty"`
+	UpdatedAt        string `dynamodbav:"updatedAt"`
+	UpdatedBy        string `dynamodbav:"updatedBy"`
+	UpdatedByKeyID   string `dynamodbav:"updatedByKeyId,omitempty"`
+	UpdatedByKeyName string `dynamodbav:"updatedByKeyName,omitempty"`
+	SuspendedAt      string `dynamodbav:"suspendedAt,omitempty"`
+	Version          int64  `dynamodbav:"version"`
+
+	// RequestID and SourceIP describe the write that produced this version,
+	// with UpdatedBy…, so the stream image (and the audit trail) says who
+	// did what from where, as on key items.
+	RequestID string `dynamodbav:"requestId,omitempty"`
+	SourceIP  string `dynamodbav:"sourceIp,omitempty"`
 }
 
 func toTenantItem(t *apikey.Tenant) tenantItem {
 	return tenantItem{
 		PK: tenantPK(t.ID), SK: skTenant, GSI1PK: gsiTenants, GSI1SK: fmtTime(t.CreatedAt) + "#" + t.ID,
 		ID: t.ID, Name: t.Name, Status: string(t.Status), IsOperator: t.IsOperator, DefaultKeyID: t.DefaultKeyID,
-		CreatedAt: fmtTime(t.CreatedAt), CreatedBy: t.CreatedBy, CreatedByKeyID: t.CreatedByKeyID,
-		UpdatedAt: fmtTime(t.UpdatedAt), UpdatedBy: t.UpdatedBy, UpdatedByKeyID: t.UpdatedByKeyID,
+		CreatedAt: fmtTime(t.CreatedAt), CreatedBy: t.CreatedBy, CreatedByKeyID: t.CreatedByKeyID, CreatedByKeyName: t.CreatedByKeyName,
+		UpdatedAt: fmtTime(t.UpdatedAt), UpdatedBy: t.UpdatedBy, UpdatedByKeyID: t.UpdatedByKeyID, UpdatedByKeyName: t.UpdatedByKeyName,
 		SuspendedAt: fmtTimePtr(t.SuspendedAt), Version: t.Version,
+		RequestID: t.Change.RequestID, SourceIP: t.Change.SourceIP,
 	}
 }
 
 func fromTenantItem(it *tenantItem) *apikey.Tenant {
 	return &apikey.Tenant{
 		ID: it.ID, Name: it.Name, Status: apikey.TenantStatus(it.Status), IsOperator: it.IsOperator, DefaultKeyID: it.DefaultKeyID,
-		CreatedAt: parseTime(it.CreatedAt), CreatedBy: it.CreatedBy, CreatedByKeyID: it.CreatedByKeyID,
-		UpdatedAt: parseTime(it.UpdatedAt), UpdatedBy: it.UpdatedBy, UpdatedByKeyID: it.UpdatedByKeyID,
+		CreatedAt: parseTime(it.CreatedAt), CreatedBy: it.CreatedBy, CreatedByKeyID: it.CreatedByKeyID, CreatedByKeyName: it.CreatedByKeyName,
+		UpdatedAt: parseTime(it.UpdatedAt), UpdatedBy: it.UpdatedBy, UpdatedByKeyID: it.UpdatedByKeyID, UpdatedByKeyName: it.UpdatedByKeyName,
 		SuspendedAt: parseTimePtr(it.SuspendedAt), Version: it.Version,
+		Change: apikey.Change{
+			Actor: it.UpdatedBy, ActorKeyID: it.UpdatedByKeyID, ActorKeyName: it.UpdatedByKeyName,
+			RequestID: it.RequestID, SourceIP: it.SourceIP,
+		},
 	}
+}
+
+// DecodeTenantItem decodes a tenant item (a stream image), with the write
+// that made it as its Change.
+func DecodeTenantItem(item map[string]types.AttributeValue) (*apikey.Tenant, error) {
+	var it tenantItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, err
+	}
+	return fromTenantItem(&it), nil
 }
 
 // CreateTenant writes the tenant item with its default key, the key's
