@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ const jane = "user:jane@acme.example"
 // cannot borrow the headers, a suspension refuses every key of acme at once
 // and break-glass gives acme a new default key.
 func TestPlatformActsForPeopleInTenants(t *testing.T) {
+	const ops = "user:ops@platform.example"
 	st := startStack(t)
 	a := &api{t: t, base: st.APIURL}
 	raw, err := os.ReadFile(st.PlatformTokenFile)
@@ -38,12 +40,14 @@ func TestPlatformActsForPeopleInTenants(t *testing.T) {
 		t.Fatalf("platform key whoami = %v, want tenant operator with tenants:admin", me)
 	}
 
-	created := a.expect(201, "POST", "/v1/tenants", platform, map[string]any{"id": "acme", "name": "Acme Contact Centre"}).json(t)
+	created := a.expect(201, "POST", "/v1/tenants", platform, map[string]any{"id": "acme", "name": "Acme Contact Centre"},
+		"Keyward-Actor", ops).json(t)
 	dk, _ := created["defaultKey"].(map[string]any)
 	acmeToken, _ := dk["token"].(string)
 	acmeDefaultID, _ := dk["id"].(string)
-	if created["status"] != "active" || created["createdBy"] != platformID || !tokenRE.MatchString(acmeToken) {
-		t.Fatalf("POST /v1/tenants = %v, want an active tenant created by the platform key with a default key token", created)
+	if created["status"] != "active" || created["createdBy"] != ops || created["createdByKeyId"] != platformID ||
+		created["createdByKeyName"] != "default" || !tokenRE.MatchString(acmeToken) {
+		t.Fatalf("POST /v1/tenants = %v, want an active tenant created by ops with the platform key, with a default key token", created)
 	}
 	acme := bearer(acmeToken)
 	var janeKey issued
@@ -115,18 +119,47 @@ func TestPlatformActsForPeopleInTenants(t *testing.T) {
 		a := &api{t: t, base: st.APIURL}
 		janeAuth := bearer(janeKey.Token)
 		a.expect(200, "GET", "/v1/keys", janeAuth, nil) // cached by the gateway before the suspension
-		m := a.expect(200, "POST", "/v1/tenants/acme/suspend", platform, nil, "Keyward-Actor", "user:ops@platform.example").json(t)
+		m := a.expect(200, "POST", "/v1/tenants/acme/suspend", platform, nil, "Keyward-Actor", ops).json(t)
 		if m["status"] != "suspended" || m["suspendedAt"] == nil {
 			t.Fatalf("suspend = %v", m)
 		}
 		refusedWithin(t, a, acme, "acme's default key")
 		refusedWithin(t, a, janeAuth, "Jane's key")
 		a.expect(200, "GET", "/v1/whoami", platform, nil)
-		a.expect(200, "POST", "/v1/tenants/acme/resume", platform, nil)
+		a.expect(200, "POST", "/v1/tenants/acme/resume", platform, nil, "Keyward-Actor", ops)
 		eventually(t, revocationTarget, "acme's key accepted after resume", func() bool {
 			return a.do("GET", "/v1/keys", acme, nil).status == 200
 		})
 		a.expect(409, "POST", "/v1/tenants/operator/suspend", platform, nil)
+	})
+
+	t.Run("OperatorAuditTrailShowsAcmesStory", func(t *testing.T) {
+		a := &api{t: t, base: st.APIURL}
+		want := []string{"tenant.resumed", "tenant.suspended", "tenant.created"}
+		var items []any
+		eventually(t, 15*time.Second, "acme's tenant records in the operator's audit trail", func() bool {
+			items, _ = a.expect(200, "GET", "/v1/audit?subjectTenantId=acme", platform, nil).json(t)["items"].([]any)
+			return len(items) >= len(want)
+		})
+		var got []string
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			got = append(got, fmt.Sprint(m["action"]))
+			if m["tenantId"] != "operator" || m["subjectTenantId"] != "acme" || m["actor"] != ops ||
+				m["actorKeyId"] != platformID || m["actorKeyName"] != "default" || m["keyId"] != "" {
+				t.Errorf("tenant record = %v, want ops with the platform key, about acme, in the operator's trail", m)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("acme's tenant records %v, want %v", got, want)
+		}
+		if c, _ := items[1].(map[string]any)["changes"].(map[string]any)["status"].(map[string]any); c["from"] != "active" || c["to"] != "suspended" {
+			t.Errorf("tenant.suspended changes.status = %v", c)
+		}
+		// They are the operator's records: acme's own trail has none.
+		if own, _ := a.expect(200, "GET", "/v1/audit?action=tenant.suspended", acme, nil).json(t)["items"].([]any); len(own) != 0 {
+			t.Errorf("acme's own trail holds %v", own)
+		}
 	})
 
 	t.Run("BreakGlassRotatesTheDefaultKey", func(t *testing.T) {
