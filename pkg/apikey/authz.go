@@ -31,3 +31,14 @@ func AdminRoutes() []RouteScope { return append([]RouteScope(nil), adminRoutes..
 func (r RouteScope) Allows(scopes []string) bool {
 	return r.Scope == "" || HasScope(scopes, r.Scope)
 }
+
+// publicRoutes are served with no authorizer (Auth.Authorizer: NONE): the
+// admin console's page and fingerprinted assets, which hold nothing secret
+// (the page asks for a token and calls the routes above with it).
+var publicRoutes = []RouteScope{
+	{Method: "GET", Path: "/console"},
+	{Method: "GET", Path: "/console/{asset+}"},
+}
+
+// PublicRoutes returns the routes served with no authorizer.
+func PublicRoutes() []RouteScope { return append([]RouteScope(nil), publicRoutes...) }

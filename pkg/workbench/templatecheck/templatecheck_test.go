@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
@@ -28,6 +29,7 @@ var designFunctions = map[string]string{
 	"auditstream": "AuditStreamFunction",
 	"verify":      "VerifyFunction",
 	"authorizer":  "AuthorizerFunction",
+	"console":     "ConsoleFunction",
 }
 
 // designRoutes are keyward's admin routes and the function folder serving
@@ -333,9 +335,25 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 			}
 		})
 	}
+	public := map[string]bool{}
+	for _, p := range apikey.PublicRoutes() {
+		key := p.Method + " " + p.Path
+		public[key] = true
+		t.Run(key, func(t *testing.T) {
+			rt, ok := routes[key]
+			switch {
+			case !ok:
+				t.Errorf("no Api event for the public route %s", key)
+			case rt.fn != "ConsoleFunction":
+				t.Errorf("%s is served by %s, want ConsoleFunction", key, rt.fn)
+			case rt.ev.Authorizer != "NONE":
+				t.Errorf("%s must set Auth.Authorizer: NONE (the console's files are public; its page asks for a token)", key)
+			}
+		})
+	}
 	t.Run("NoOtherRoutes", func(t *testing.T) {
 		for _, key := range sortedIDs(routes) {
-			if _, ok := designRoutes[key]; !ok {
+			if _, ok := designRoutes[key]; !ok && !public[key] {
 				t.Errorf("Api event %s of %s is not one of keyward's routes", key, routes[key].fn)
 			}
 		}
