@@ -35,17 +35,21 @@ function auditTable(caption, withKey) {
       h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c)))), tbody)),
     h('nav', { class: 'pager', 'aria-label': 'Pages of audit records' }, prev, info, next));
 
+  let latest = 0; // answers overtaken by a newer request are dropped
   async function fetchPage() {
+    const mine = ++latest;
     message.hidden = true;
-    let items = [];
+    let items = []; let nextCursor = null; let failure = null;
     try {
       const { data } = await call('GET', '/audit', { query: { ...st.query, limit: 20, cursor: st.cursors[st.page] } });
       items = data.items || [];
-      st.next = data.nextCursor || null;
+      nextCursor = data.nextCursor || null;
     } catch (err) {
-      st.next = null;
-      message.textContent = describe(err); message.hidden = false;
+      failure = err;
     }
+    if (mine !== latest) return;
+    st.next = nextCursor;
+    if (failure) { message.textContent = describe(failure); message.hidden = false; }
     replace(tbody, items.length ? items.map((r) => h('tr', null,
       h('td', null, when(r.at)),
       h('td', null, h('span', { class: 'badge action' }, r.action)),

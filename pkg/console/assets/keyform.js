@@ -40,23 +40,23 @@ function localInput(iso) {
 // for an edit (then type and scopes are not shown: they never change).
 export function keyFields(who, key) {
   const f = {};
-  f.name = field('Name (required)', h('input', { type: 'text', required: true, maxlength: '128', autocomplete: 'off', value: key ? key.name : '' }));
-  f.description = field('Description', h('textarea', { rows: '2', maxlength: '1024', value: key ? key.description || '' : '' }));
+  f.name = field('Name (required)', h('input', { id: 'key-name', type: 'text', required: true, maxlength: '128', autocomplete: 'off', value: key ? key.name : '' }));
+  f.description = field('Description', h('textarea', { id: 'key-description', rows: '2', maxlength: '1024', value: key ? key.description || '' : '' }));
   if (!key) {
     const types = who.keyTypes || [];
     const control = types.length
-      ? h('select', null, types.map((t) => h('option', { value: t }, t)))
-      : h('input', { type: 'text', value: 'client', pattern: '[a-z][a-z0-9_\\-]{0,31}', autocomplete: 'off' });
+      ? h('select', { id: 'key-type-input' }, types.map((t) => h('option', { value: t }, t)))
+      : h('input', { id: 'key-type-input', type: 'text', value: 'client', pattern: '[a-z][a-z0-9_\\-]{0,31}', autocomplete: 'off' });
     f.type = field('Key type', control, types.length ? 'The types this deployment allows.' : 'Any type: lower-case letters, digits, _ and -.');
     f.scopes = scopeChecklist(who);
   }
-  f.ips = field('IP allow-list', h('textarea', { rows: '2', class: 'mono', value: key ? (key.allowList?.ips || []).join('\n') : '' }),
+  f.ips = field('IP allow-list', h('textarea', { id: 'key-ips', rows: '2', class: 'mono', value: key ? (key.allowList?.ips || []).join('\n') : '' }),
     'One IP address or CIDR per line. Blank: any address.');
-  f.origins = field('Origin allow-list', h('textarea', { rows: '2', class: 'mono', value: key ? (key.allowList?.origins || []).join('\n') : '' }),
+  f.origins = field('Origin allow-list', h('textarea', { id: 'key-origins', rows: '2', class: 'mono', value: key ? (key.allowList?.origins || []).join('\n') : '' }),
     'One https://host[:port] or *.example.com per line. Blank: any origin.');
-  f.metadata = field('Metadata', h('textarea', { rows: '2', class: 'mono', value: key ? metadataText(key.metadata) : '' }),
+  f.metadata = field('Metadata', h('textarea', { id: 'key-metadata', rows: '2', class: 'mono', value: key ? metadataText(key.metadata) : '' }),
     'One key=value per line.');
-  f.expiresAt = field('Expires', h('input', { type: 'datetime-local', value: key ? localInput(key.expiresAt) : '' }),
+  f.expiresAt = field('Expires', h('input', { id: 'key-expires', type: 'datetime-local', value: key ? localInput(key.expiresAt) : '' }),
     key ? 'It may only move earlier. Blank: as now.' : 'Blank: never (or when the key you are signed in with expires).');
   for (const [name, validate] of [['ips', ipProblem], ['origins', originProblem]]) {
     f[name].control.addEventListener('input', () => {

@@ -49,7 +49,8 @@ export function keysView(root, who) {
       h('div', { class: 'field' }, h('label', { for: 'key-search' }, 'Search by name'), search),
       h('div', { class: 'field' }, h('label', { for: 'key-status' }, 'Status'), status),
       h('div', { class: 'field' }, h('label', { for: 'key-type' }, 'Type'), type),
-      mayRevoke ? h('div', { class: 'field end' }, revokeSelected) : null),
+      h('div', { class: 'field end' }, h('button', { type: 'button', id: 'refresh-keys', onclick: () => load() }, '↻ Refresh'), ' ',
+        mayRevoke ? revokeSelected : null)),
     message,
     h('div', { class: 'table-wrap' }, h('table', { class: 'keys' },
       h('caption', { class: 'visually-hidden' }, 'Keys of this tenant, newest first'),
@@ -63,24 +64,37 @@ export function keysView(root, who) {
 
   function showMessage(text) { message.hidden = !text; message.textContent = text || ''; }
 
+  // load fetches the current page; an answer that a newer load overtook
+  // (typing fast in the search box) is dropped.
+  let latest = 0;
   async function load() {
+    const mine = ++latest;
     showMessage('');
     tbody.setAttribute('aria-busy', 'true');
+    let items = []; let nextCursor = null; let failure = null;
     try {
       const { data } = await call('GET', '/keys', { query: { status: st.status, type: st.type, q: st.q, limit: 20, cursor: st.cursors[st.page] } });
-      st.items = data.items || [];
-      st.next = data.nextCursor || null;
+      items = data.items || [];
+      nextCursor = data.nextCursor || null;
     } catch (err) {
-      st.items = []; st.next = null;
-      showMessage(describe(err));
+      failure = err;
     }
+    if (mine !== latest) return;
+    st.items = items; st.next = nextCursor;
+    if (failure) showMessage(describe(failure));
     tbody.removeAttribute('aria-busy');
     renderRows();
   }
 
   function renderRows() {
     const cols = mayRevoke ? 10 : 9;
+    // Re-rendering replaces the rows: keep focus on the same control.
+    const focusKey = tbody.contains(document.activeElement) ? document.activeElement.dataset.focusKey : undefined;
     replace(tbody, st.items.length ? st.items.map(row) : h('tr', null, h('td', { colspan: String(cols), class: 'empty' }, 'No keys match.')));
+    if (focusKey) {
+      const again = tbody.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+      if (again) again.focus(); else main().focus();
+    }
     prev.disabled = st.page === 0;
     next.disabled = !st.next;
     pageInfo.textContent = `Page ${st.page + 1}`;
@@ -266,6 +280,8 @@ export function keysView(root, who) {
 
   load();
 }
+
+function main() { return document.getElementById('main'); }
 
 function statusLabel(s) {
   return { active: '● Active', revoked: '✕ Revoked', expired: '◌ Expired' }[s] || s;

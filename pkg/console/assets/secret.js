@@ -49,7 +49,7 @@ export function showSecret(key, { title }) {
         h('div', { class: 'secret-row' },
           h('p', { class: 'label' }, 'Basic authentication example'),
           h('pre', { class: 'mono example', tabindex: '0', 'aria-label': 'Basic authentication example' }, example),
-          h('button', { type: 'button', 'aria-label': 'Copy the Basic authentication example',
+          h('button', { type: 'button', 'aria-label': 'Copy example (Basic authentication)',
             onclick: () => navigator.clipboard.writeText(example).then(() => announce('Example copied.'), () => announce('Copy failed.')) }, 'Copy example')),
         h('p', { class: 'check' }, stored, h('label', { for: stored.id }, 'I have stored the secret in a safe place')),
       ],

@@ -88,10 +88,18 @@ func (tab *Tab) listen(ev any) {
 	}
 }
 
+// Bind makes failures go to t (a subtest) until the returned func restores
+// the previous test.
+func (tab *Tab) Bind(t testing.TB) (restore func()) {
+	prev := tab.t
+	tab.t = t
+	return func() { tab.t = prev }
+}
+
 // Do runs actions, failing the test on error.
 func (tab *Tab) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	tab.t.Helper()
-	ctx, cancel := context.WithTimeout(tab.ctx, 45*time.Second)
+	ctx, cancel := context.WithTimeout(tab.ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		tab.t.Fatalf("%s: %v", what, err)
@@ -131,10 +139,10 @@ func (tab *Tab) EvalBool(expr string) bool {
 	return b
 }
 
-// Wait polls a JavaScript condition until it is true (at most 30 s).
+// Wait polls a JavaScript condition until it is true (at most 20 s).
 func (tab *Tab) Wait(what, cond string) {
 	tab.t.Helper()
-	ctx, cancel := context.WithTimeout(tab.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tab.ctx, 20*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		tab.t.Fatalf("waiting for %s (%s): %v", what, cond, err)

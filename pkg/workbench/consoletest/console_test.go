@@ -33,7 +33,50 @@ func TestConsole(t *testing.T) {
 			t.Errorf("whoami shows no key name")
 		}
 		e.checkTokenNotStored(t, true)
+
+		// Staying signed in keeps the token in sessionStorage (this tab only),
+		// so a reload does not sign out; signing out forgets it.
+		e.click("#sign-out")
+		e.tab.Wait("the sign-in form", `document.querySelector('#token') !== null`)
+		e.typeInto("#token", e.admin)
+		e.click("#remember")
+		e.key(kb.Enter)
+		e.tab.Wait("the keys view", `document.querySelector('#who-tenant') !== null`)
+		if !e.tab.EvalBool(`Object.values(sessionStorage).length === 1`) {
+			t.Errorf("stay signed in: sessionStorage does not hold the token")
+		}
+		e.tab.Do("reload", chromedp.Reload())
+		e.tab.Wait("the keys view after a reload", `document.querySelector('#who-tenant')?.textContent === 'local'`)
+		e.click("#sign-out")
+		e.tab.Wait("the sign-in form", `document.querySelector('#token') !== null`)
+		e.checkTokenNotStored(t, true)
+		if strings.Contains(e.tab.EvalString(`document.documentElement.outerHTML`), e.admin) {
+			t.Errorf("the token is still in the page after signing out")
+		}
+		e.typeInto("#token", e.admin)
+		e.key(kb.Enter)
+		e.tab.Wait("the keys view", `document.querySelector('#who-tenant') !== null`)
 		e.accessible(t, "keys list")
+	})
+
+	e.step("KeysList", func(t *testing.T) { e.keysList(t) })
+	var created string // the token of the key made in the browser
+	e.step("CreateAndOneTimeSecret", func(t *testing.T) { created = e.create(t) })
+	e.step("CreateNameTaken", func(t *testing.T) { e.createNameTaken(t) })
+	e.step("Edit", func(t *testing.T) { e.edit(t) })
+	e.step("EditConflict", func(t *testing.T) { e.editConflict(t) })
+	e.step("Rotate", func(t *testing.T) { e.rotate(t, created) })
+	e.step("Revoke", func(t *testing.T) { e.revoke(t) })
+	e.step("BulkRevoke", func(t *testing.T) { e.bulkRevoke(t) })
+	e.step("Audit", func(t *testing.T) { e.audit(t) })
+	e.step("NothingElse", func(t *testing.T) {
+		e.tab.CheckOrigin(e.stack.APIURL)
+		for _, p := range e.tab.Problems() {
+			t.Errorf("page problem: %s", p)
+		}
+		e.click("#sign-out")
+		e.tab.Wait("the sign-in form", `document.querySelector('#token') !== null`)
+		e.checkTokenNotStored(t, true)
 	})
 }
 
