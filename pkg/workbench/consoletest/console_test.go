@@ -1,11 +1,15 @@
 package consoletest_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/keyward/keyward/pkg/console"
 )
 
 // TestConsole drives every workflow of the console in order on one tab.
@@ -16,6 +20,7 @@ func TestConsole(t *testing.T) {
 	e := start(t)
 	consoleURL := e.stack.APIURL + "/console"
 
+	e.step("ServedWithStrictHeaders", func(t *testing.T) { e.headers(t, consoleURL) })
 	e.step("SignIn", func(t *testing.T) {
 		e.tab.Do("open the console", chromedp.Navigate(consoleURL))
 		e.tab.Wait("the sign-in form", `document.querySelector('#token') !== null`)
@@ -95,5 +100,51 @@ func (e *env) checkTokenNotStored(t *testing.T, orSession bool) {
 	}
 	if orSession && e.tab.EvalBool(`sessionStorage.length > 0`) {
 		t.Errorf("sessionStorage holds something though the person did not ask to stay signed in")
+	}
+}
+
+// headers: the page and its assets come through the gateway with no
+// credentials, under a CSP with no inline code and no framing; the page is
+// revalidated, fingerprinted assets are cached for a year.
+func (e *env) headers(t *testing.T, consoleURL string) {
+	get := func(u string) *http.Response {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp
+	}
+	page := get(consoleURL)
+	if page.StatusCode != 200 || page.Header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("GET /console: %d, Cache-Control %q", page.StatusCode, page.Header.Get("Cache-Control"))
+	}
+	csp := page.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %s", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q allows unsafe code", csp)
+	}
+	for h, want := range map[string]string{"Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+		if got := page.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	site, err := console.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	asset := get(consoleURL + "/" + site.Names["app.js"])
+	if asset.StatusCode != 200 || asset.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+		!strings.HasPrefix(asset.Header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("GET app.js: %d %v", asset.StatusCode, asset.Header)
+	}
+	if r := get(consoleURL + "/app.js"); r.StatusCode != 404 {
+		t.Errorf("an unfingerprinted name: %d, want 404", r.StatusCode)
 	}
 }

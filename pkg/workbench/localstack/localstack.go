@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -717,6 +718,9 @@ func (st *Stack) banner(w io.Writer, token, tenant string) {
 	fmt.Fprintf(&b, "\nkeyward is running locally (Ctrl-C stops everything):\n")
 	if st.APIID != "" {
 		fmt.Fprintf(&b, "  API             %s   (API %s, stage %s)\n", st.APIURL, st.APIID, st.Stage)
+		if slices.Contains(st.Functions, "ConsoleFunction") {
+			fmt.Fprintf(&b, "  Console         %s/console   (sign in with a key's token)\n", st.APIURL)
+		}
 	}
 	fmt.Fprintf(&b, "  Lambda invoke   %s   aws lambda invoke --endpoint-url %s --function-name <%s> /dev/stdout\n",
 		st.LambdaURL, st.LambdaURL, strings.Join(st.Functions, "|"))
