@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keyward/keyward/pkg/apikey"
 )
 
 func mustLoad(t *testing.T) *Site {
@@ -162,5 +164,23 @@ func TestGzippedJavaScriptSize(t *testing.T) {
 	t.Logf("JavaScript: %d bytes gzipped (each module on its own)", total)
 	if total > JSBudget {
 		t.Errorf("JavaScript is %d bytes gzipped, over the %d budget", total, JSBudget)
+	}
+}
+
+// TestServesThePublicRoutes: the handler's resources are the route table's
+// public routes (the template checks hold template.yaml to the same table).
+func TestServesThePublicRoutes(t *testing.T) {
+	want := map[string]bool{ResourcePage: true, ResourceAsset: true}
+	for _, r := range apikey.PublicRoutes() {
+		if r.Function != "ConsoleFunction" {
+			continue
+		}
+		if !want[r.Path] || r.Method != http.MethodGet {
+			t.Errorf("route table: %s %s is not served by the console handler", r.Method, r.Path)
+		}
+		delete(want, r.Path)
+	}
+	for p := range want {
+		t.Errorf("the console serves %s, which the route table lacks", p)
 	}
 }
