@@ -103,6 +103,7 @@ func (e *env) keysList(t *testing.T) {
 	e.tab.Wait("every key", `document.querySelectorAll('table.keys tbody tr').length === 20`)
 	e.accessible(t, "keys list")
 	if os.Getenv("KEYWARD_UPDATE_SCREENSHOT") != "" {
+		e.js(`document.activeElement.blur()`)
 		if err := e.tab.Screenshot(filepath.Join(e.root, "pkg", "console", "testdata", "console.png")); err != nil {
 			t.Fatal(err)
 		}
