@@ -65,6 +65,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	e.step("KeysList", func(t *testing.T) { e.keysList(t) })
+	e.step("ReadOnlyKeySeesOnlyWhatItMay", func(t *testing.T) { e.readOnly(t) })
 	var created string // the token of the key made in the browser
 	e.step("CreateAndOneTimeSecret", func(t *testing.T) { created = e.create(t) })
 	e.step("CreateNameTaken", func(t *testing.T) { e.createNameTaken(t) })

@@ -405,9 +405,51 @@ func (e *env) audit(t *testing.T) {
 	e.js(`document.querySelector('#audit-action').value = ''; document.querySelector('form.filters').requestSubmit()`)
 	e.tab.Wait("one key's records", `(() => { const k = [...document.querySelectorAll('.audit-table tbody tr td:nth-child(3)')].map(x => x.textContent);
 	  return k.length === 4 && k.every(x => x === '`+id+`'); })()`)
-	if who := e.text(".audit-table tbody tr td:nth-child(4)"); !strings.HasPrefix(who, "key_") {
-		t.Errorf("who: %q", who)
+	who := e.text(".audit-table tbody tr td:nth-child(4)")
+	if !strings.HasPrefix(who, "key_") {
+		t.Fatalf("who: %q", who)
 	}
+	// By actor and time: the admin's records since the test began.
+	e.typeInto("#audit-key", "")
+	e.typeInto("#audit-actor", who)
+	e.js(`document.querySelector('#audit-from').value = '2000-01-01T00:00'; document.querySelector('form.filters').requestSubmit()`)
+	e.tab.Wait("one actor's records", `(() => { const w = [...document.querySelectorAll('.audit-table tbody tr td:nth-child(4)')].map(x => x.textContent);
+	  return w.length > 4 && w.every(x => x === '`+who+`'); })()`)
+	e.js(`document.querySelector('#audit-to').value = '2001-01-01T00:00'; document.querySelector('form.filters').requestSubmit()`)
+	e.tab.Wait("no records before 2001", `document.querySelector('.audit-table tbody td.empty') !== null`)
 	e.click(`nav a[data-view="keys"]`)
 	e.tab.Wait("the keys view", `document.querySelector('#create-key') !== null`)
+}
+
+// signInAs signs out and in again with token.
+func (e *env) signInAs(token string) {
+	e.t.Helper()
+	e.click("#sign-out")
+	e.tab.Wait("the sign-in form", `document.querySelector('#token') !== null`)
+	e.typeInto("#token", token)
+	e.key(kb.Enter)
+	e.tab.Wait("the console", `document.querySelector('#who-tenant') !== null`)
+}
+
+// readOnly: a key holding keys:read alone sees the list and nothing it may
+// not use (no create, edit, rotate, revoke, selection or audit).
+func (e *env) readOnly(t *testing.T) {
+	_, token := e.createKey(map[string]any{"name": "viewer", "scopes": []string{"keys:read"}})
+	e.signInAs(token)
+	e.tab.Wait("the list", `document.querySelectorAll('table.keys tbody tr .name').length > 0`)
+	got := e.tab.EvalString(`[
+	  document.querySelector('#create-key') ? 'create' : '',
+	  document.querySelector('nav a[data-view="audit"]') ? 'audit view' : '',
+	  document.querySelector('table.keys input[type=checkbox]') ? 'selection' : '',
+	  [...document.querySelectorAll('table.keys button')].map(b => b.textContent).filter(x => x !== '').join(' '),
+	].filter(Boolean).join(', ')`)
+	if got != "" {
+		t.Errorf("a keys:read key is offered: %s", got)
+	}
+	if scopes := e.text(".scopes-held .mono"); scopes != "keys:read" {
+		t.Errorf("scopes shown: %q", scopes)
+	}
+	e.accessible(t, "read-only keys list")
+	e.signInAs(e.admin)
+	e.tab.Wait("the admin's list", `document.querySelector('#create-key') !== null`)
 }
