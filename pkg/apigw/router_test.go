@@ -168,28 +168,26 @@ func TestRouterMethodNotAllowedListsAllow(t *testing.T) {
 	}
 }
 
-func TestNewRouterRefusesDuplicateRoutes(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic on a duplicate route")
-		}
-	}()
+// TestNewRouterRefusesWiringBugs: a duplicate route, or one apikey's route
+// table lacks, panics when the router is built.
+func TestNewRouterRefusesWiringBugs(t *testing.T) {
 	h := func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
 		return JSON(200, nil)
 	}
-	NewRouter(nil, Route{"GET", "/v1/keys", h}, Route{"get", "/v1/keys", h})
-}
-
-func TestNewRouterRefusesRoutesOutsideTheTable(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic on a route apikey's table lacks")
-		}
-	}()
-	h := func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		return JSON(200, nil)
+	for name, routes := range map[string][]Route{
+		"Duplicate":     {{"GET", "/v1/keys", h}, {"get", "/v1/keys", h}},
+		"OutsideTable":  {{"PUT", "/v1/keys", h}},
+		"WithoutMethod": {{"", "/v1/keys", h}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			NewRouter(nil, routes...)
+		})
 	}
-	NewRouter(nil, Route{"PUT", "/v1/keys", h})
 }
 
 // TestRouterChecksTheTableScopeBeforeTheHandler: a key without the route's
