@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
 func mustLoad(t *testing.T) *Site {
@@ -183,4 +185,21 @@ func TestServesThePublicRoutes(t *testing.T) {
 	for p := range want {
 		t.Errorf("the console serves %s, which the route table lacks", p)
 	}
+}
+
+// TestEventFixtures feeds every events/console-*.json to the handler.
+func TestEventFixtures(t *testing.T) {
+	h := NewHandler(mustLoad(t), nil)
+	files := keywardtest.EventFixtures(t, "console-*.json")
+	want := map[string]int{"console-page.json": 200, "console-asset-unknown.json": 404, "console-post.json": 405}
+	keywardtest.FeedEvents(t, files, want, func(t *testing.T, name string, raw []byte, status int) {
+		var req events.APIGatewayProxyRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			t.Fatalf("events/%s is not a proxy event: %v", name, err)
+		}
+		resp, err := h.Handle(context.Background(), req)
+		if err != nil || resp.StatusCode != status || resp.Headers["Content-Security-Policy"] != CSP {
+			t.Errorf("status %d (want %d), CSP %q, err %v", resp.StatusCode, status, resp.Headers["Content-Security-Policy"], err)
+		}
+	})
 }
