@@ -54,7 +54,8 @@ function auditTable(caption, withKey) {
       h('td', null, when(r.at)),
       h('td', null, h('span', { class: 'badge action' }, r.action)),
       withKey ? h('td', { class: 'mono' }, r.keyId) : null,
-      h('td', null, h('span', { class: 'mono' }, r.actor), r.actorKeyId ? h('span', { class: 'by' }, 'with key ', h('span', { class: 'mono' }, r.actorKeyId)) : null),
+      h('td', null, h('span', { class: 'mono actor' }, r.actor), r.actorKeyId && r.actorKeyId !== r.actor
+        ? h('span', { class: 'by' }, 'with key ', r.actorKeyName ? `${r.actorKeyName} ` : '', h('span', { class: 'mono' }, r.actorKeyId)) : null),
       h('td', null, changes(r.changes)))) : h('tr', null, h('td', { colspan: String(cols.length), class: 'empty' }, 'No audit records match.')));
     prev.disabled = st.page === 0;
     next.disabled = !st.next;

@@ -394,7 +394,18 @@ func (e *env) audit(t *testing.T) {
 	e.click(`dialog[open] .dialog-actions button`)
 	e.tab.Wait("the dialog closed", `document.querySelector('dialog') === null`)
 
-	// The global view, filtered by action.
+	// The global view, filtered by action, once the four revocations
+	// (list-revoked, to-revoke, bulk-a, bulk-b) are recorded.
+	for {
+		_, m := e.call("GET", "/v1/audit?action=key.revoked", e.admin, nil)
+		if items, _ := m["items"].([]any); len(items) >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the revocations' audit records did not arrive: %v", m)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 	e.click(`nav a[data-view="audit"]`)
 	e.tab.Wait("the audit view", `document.querySelectorAll('.audit-table tbody tr td:nth-child(2)').length > 0`)
 	e.accessible(t, "audit view")
@@ -405,7 +416,7 @@ func (e *env) audit(t *testing.T) {
 	e.js(`document.querySelector('#audit-action').value = ''; document.querySelector('form.filters').requestSubmit()`)
 	e.tab.Wait("one key's records", `(() => { const k = [...document.querySelectorAll('.audit-table tbody tr td:nth-child(3)')].map(x => x.textContent);
 	  return k.length === 4 && k.every(x => x === '`+id+`'); })()`)
-	who := e.text(".audit-table tbody tr td:nth-child(4)")
+	who := e.text(".audit-table tbody tr td:nth-child(4) .actor")
 	if !strings.HasPrefix(who, "key_") {
 		t.Fatalf("who: %q", who)
 	}
@@ -413,7 +424,7 @@ func (e *env) audit(t *testing.T) {
 	e.typeInto("#audit-key", "")
 	e.typeInto("#audit-actor", who)
 	e.js(`document.querySelector('#audit-from').value = '2000-01-01T00:00'; document.querySelector('form.filters').requestSubmit()`)
-	e.tab.Wait("one actor's records", `(() => { const w = [...document.querySelectorAll('.audit-table tbody tr td:nth-child(4)')].map(x => x.textContent);
+	e.tab.Wait("one actor's records", `(() => { const w = [...document.querySelectorAll('.audit-table tbody tr td:nth-child(4) .actor')].map(x => x.textContent);
 	  return w.length > 4 && w.every(x => x === '`+who+`'); })()`)
 	e.js(`document.querySelector('#audit-to').value = '2001-01-01T00:00'; document.querySelector('form.filters').requestSubmit()`)
 	e.tab.Wait("no records before 2001", `document.querySelector('.audit-table tbody td.empty') !== null`)
