@@ -2,25 +2,40 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/authorizer"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/verifyapi"
 )
 
 func main() {
-	env := awsenv.MustLoad()
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	routes := awsenv.Must(routeScopes()) // whoami offers the protected APIs' scopes
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher.Preload(context.Background()) // every verification needs the pepper
+	v := verifyapi.New(store, hasher, s.Service.TokenPrefix,
+		verifyapi.WithKeyTypes(s.Service.KeyTypes), verifyapi.WithRouteScopes(routes))
+	router := apigw.NewRouter(base.Logger, verifyapi.Routes(v)...)
+	lambda.Start(router.Handle)
+}
+
+func routeScopes() ([]apikey.RouteScope, error) {
 	routes, err := authorizer.ParseRouteScopes(os.Getenv("ROUTE_SCOPES"))
 	if err != nil {
-		env.Logger.Error("init failed", "error", "ROUTE_SCOPES: "+err.Error())
-		os.Exit(1)
+		return nil, fmt.Errorf("ROUTE_SCOPES: %w", err)
 	}
-	v := verifyapi.New(env.Store, env.Hasher, env.Settings.Service.TokenPrefix,
-		verifyapi.WithKeyTypes(env.Settings.Service.KeyTypes), verifyapi.WithRouteScopes(routes))
-	router := apigw.NewRouter(env.Logger, verifyapi.Routes(v)...)
-	lambda.Start(router.Handle)
+	return routes, nil
 }
