@@ -27,6 +27,11 @@ var adminRoutes = []RouteScope{
 	{Method: "GET", Path: "/v1/audit", Scope: ScopeAuditRead, Function: "AuditFunction"},
 	{Method: "POST", Path: "/v1/verify", Scope: ScopeVerify, Function: "VerifyFunction"},
 	{Method: "GET", Path: "/v1/whoami", Scope: "", Function: "VerifyFunction"},
+	{Method: "POST", Path: "/v1/tenants", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "GET", Path: "/v1/tenants", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "GET", Path: "/v1/tenants/{tenantId}", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "POST", Path: "/v1/tenants/{tenantId}/suspend", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "POST", Path: "/v1/tenants/{tenantId}/resume", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
 }
 
 // AdminRoutes returns keyward's own routes, the scope each needs and the

@@ -93,14 +93,18 @@ func Routes(v *Verifier) []apigw.Route {
 }
 
 // Whoami is the response of GET /v1/whoami: the calling key, as the
-// authorizer described it, and what a client (the console) needs to offer
-// only what the key may do.
+// authorizer described it (tenantId is the key's own tenant), what the
+// request asserted (actingTenantId when a platform key sent Keyward-Tenant,
+// actor when a key sent Keyward-Actor), and what a client (the console)
+// needs to offer only what the key may do.
 type Whoami struct {
-	KeyID    string   `json:"keyId"`
-	TenantID string   `json:"tenantId"`
-	Name     string   `json:"name"`
-	Type     string   `json:"type"`
-	Scopes   []string `json:"scopes"`
+	KeyID          string   `json:"keyId"`
+	TenantID       string   `json:"tenantId"`
+	Name           string   `json:"name"`
+	Type           string   `json:"type"`
+	Scopes         []string `json:"scopes"`
+	ActingTenantID string   `json:"actingTenantId,omitempty"`
+	Actor          string   `json:"actor,omitempty"`
 	// KeyTypes are the deployment's configured key types; empty means any
 	// type matching ^[a-z][a-z0-9_-]{0,31}$ (the first is the default).
 	KeyTypes []string `json:"keyTypes"`
@@ -130,10 +134,12 @@ func (v *Verifier) whoami(_ context.Context, req events.APIGatewayProxyRequest, 
 	if keyTypes == nil {
 		keyTypes = []string{}
 	}
-	return apigw.JSON(http.StatusOK, Whoami{
-		KeyID: c.KeyID, TenantID: c.TenantID, Name: name, Type: typ, Scopes: scopes,
-		KeyTypes: keyTypes, GrantableScopes: v.grantable(scopes),
-	})
+	w := Whoami{KeyID: c.KeyID, TenantID: c.HomeTenant(), Name: name, Type: typ, Scopes: scopes, Actor: c.Actor,
+		KeyTypes: keyTypes, GrantableScopes: v.grantable(scopes)}
+	if c.Acting() {
+		w.ActingTenantID = c.TenantID
+	}
+	return apigw.JSON(http.StatusOK, w)
 }
 
 // grantable lists what a key holding scopes may grant: keyward's scopes and
@@ -184,8 +190,8 @@ type VerifyInput struct {
 }
 
 // VerifyOutput is the response of POST /v1/verify. Valid is true exactly when
-// Code is VALID; the key's description is given then. For REVOKED and
-// EXPIRED (the secret was right) only the key ID is given.
+// Code is VALID; the key's description is given then. For REVOKED, EXPIRED
+// and TENANT_SUSPENDED (the secret was right) only the key ID is given.
 type VerifyOutput struct {
 	Valid     bool              `json:"valid"`
 	Code      apikey.VerifyCode `json:"code"`
@@ -248,7 +254,7 @@ func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOut
 		out.KeyID, out.TenantID, out.Name, out.Type = pub.ID, pub.TenantID, pub.Name, pub.Type
 		out.Scopes, out.Metadata, out.ExpiresAt = pub.Scopes, pub.Metadata, pub.ExpiresAt
 		v.usage.Record(ctx, k.ID, now)
-	case apikey.CodeRevoked, apikey.CodeExpired:
+	case apikey.CodeRevoked, apikey.CodeExpired, apikey.CodeTenantSuspended:
 		out.KeyID = k.ID
 	}
 	return out, nil

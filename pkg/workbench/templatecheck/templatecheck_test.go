@@ -30,6 +30,7 @@ var designFunctions = map[string]string{
 	"verify":      "VerifyFunction",
 	"authorizer":  "AuthorizerFunction",
 	"console":     "ConsoleFunction",
+	"tenants":     "TenantsFunction",
 }
 
 // authorizerIdentityContext are the $context identity sources the
