@@ -50,14 +50,15 @@ export class ApiError extends Error {
 }
 
 // call sends one request and returns {data, etag}; it throws ApiError.
-export async function call(method, path, { body, query, ifMatch } = {}) {
+// home: true sends no Keyward-Tenant (the platform's own routes, /v1/tenants).
+export async function call(method, path, { body, query, ifMatch, home = false } = {}) {
   if (token === null) throw new ApiError(401, 'unauthorized', 'Not signed in.');
   const url = new URL(base + path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
   }
   const headers = { Authorization: 'Bearer ' + token, Accept: 'application/json' };
-  if (tenant) headers['Keyward-Tenant'] = tenant;
+  if (tenant && !home) headers['Keyward-Tenant'] = tenant;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (ifMatch) headers['If-Match'] = ifMatch;
   let resp;

@@ -1,18 +1,19 @@
-// The console's shell: sign-in, the header (who is signed in, navigation,
-// sign out) and the views. A view is one entry of `views`: what it is called,
-// which keys may see it, and how it renders. A view for platform keys (for
-// example tenants, shown to keys holding tenants:admin) is one more entry,
-// and a tenant picker for keys holding tenants:act sets session.tenant, which
-// every call then sends as Keyward-Tenant.
+// The console's shell: sign-in, the header (who is signed in, the tenant a
+// platform key acts in, navigation, sign out) and the views. A view is one
+// entry of `views`: what it is called, which keys may see it, and how it
+// renders. The tenant picker (keys holding tenants:act) sets session.tenant,
+// which every call then sends as Keyward-Tenant.
 import { h, replace, announce, field } from './dom.js';
 import { session, call, describe } from './api.js';
 import { keysView } from './keys.js';
 import { auditView } from './audit.js';
+import { tenantsView } from './tenants.js';
 import { can } from './scopes.js';
 
 const views = [
   { id: 'keys', label: 'Keys', allowed: (who) => can(who, 'keys:read'), render: keysView },
   { id: 'audit', label: 'Audit', allowed: (who) => can(who, 'audit:read'), render: auditView },
+  { id: 'tenants', label: 'Tenants', allowed: (who) => can(who, 'tenants:admin') && !who.actingTenantId, render: tenantsView },
 ];
 
 const top = document.getElementById('top');
@@ -68,7 +69,7 @@ function shell() {
     h('span', { class: 'brand' }, 'keyward'), nav,
     h('div', { class: 'whoami' },
       h('span', null, 'Signed in as ', h('strong', { id: 'who-name' }, who.name || who.keyId)),
-      h('span', null, 'Tenant ', h('strong', { id: 'who-tenant', class: 'mono' }, who.tenantId)),
+      can(who, 'tenants:act') ? tenantPicker() : h('span', null, 'Tenant ', h('strong', { id: 'who-tenant', class: 'mono' }, who.tenantId)),
       h('span', { class: 'scopes-held', title: 'Scopes of this key' }, 'Scopes: ', h('span', { class: 'mono' }, scopes))),
     h('button', { type: 'button', id: 'sign-out', onclick: signOut }, 'Sign out'));
   if (!allowed.length) {
@@ -76,6 +77,43 @@ function shell() {
     return;
   }
   route();
+}
+
+// tenantPicker lets a platform key choose the tenant it acts in: its own,
+// or one of the tenants it may list.
+function tenantPicker() {
+  const acting = who.actingTenantId || who.tenantId;
+  const select = h('select', { id: 'acting-tenant' }, h('option', { value: who.tenantId }, `${who.tenantId} (own)`));
+  if (who.actingTenantId) select.append(h('option', { value: who.actingTenantId }, who.actingTenantId));
+  select.value = acting;
+  // The choices are the tenants this key may list, read again whenever the
+  // picker gets focus (tenants come and go in the Tenants view).
+  const refresh = () => call('GET', '/tenants', { home: true, query: { limit: 100 } }).then(({ data }) => {
+    const have = new Set([...select.options].map((o) => o.value));
+    for (const tn of data.items || []) if (!have.has(tn.id)) select.append(h('option', { value: tn.id }, tn.id));
+  }, () => { /* the list is a convenience: the current choice stays */ });
+  if (can(who, 'tenants:admin')) {
+    refresh();
+    select.addEventListener('focus', refresh);
+  }
+  select.addEventListener('change', async () => {
+    const before = session.tenant;
+    session.tenant = select.value === who.tenantId ? null : select.value;
+    try {
+      ({ data: who } = await call('GET', '/whoami'));
+    } catch (err) {
+      session.tenant = before;
+      select.value = acting;
+      announce(describe(err));
+      return;
+    }
+    const chosen = select.value;
+    shell();
+    announce(`Acting in tenant ${chosen}.`);
+    document.getElementById('acting-tenant').focus();
+  });
+  return h('span', { class: 'picker' }, h('label', { for: 'acting-tenant' }, 'Acting in tenant'), select,
+    h('strong', { id: 'who-tenant', class: 'visually-hidden' }, acting));
 }
 
 function route() {

@@ -75,6 +75,7 @@ func TestConsole(t *testing.T) {
 	e.step("Revoke", func(t *testing.T) { e.revoke(t) })
 	e.step("BulkRevoke", func(t *testing.T) { e.bulkRevoke(t) })
 	e.step("Audit", func(t *testing.T) { e.audit(t) })
+	e.step("TenantsAndPicker", func(t *testing.T) { e.tenants(t) })
 	e.step("NothingElse", func(t *testing.T) {
 		e.tab.CheckOrigin(e.stack.APIURL)
 		for _, p := range e.tab.Problems() {

@@ -23,12 +23,13 @@ import (
 
 // env is the stack, the browser and one tab, shared by the workflows.
 type env struct {
-	t     *testing.T
-	stack *localstack.Stack
-	tab   *browser.Tab
-	admin string // the tenant's default key's token
-	axe   string // axe-core's source
-	root  string
+	t        *testing.T
+	stack    *localstack.Stack
+	tab      *browser.Tab
+	admin    string // the tenant's default key's token
+	platform string // the operator tenant's platform key's token
+	axe      string // axe-core's source
+	root     string
 	// broken names the first workflow that failed: the ones after it
 	// would start from a page in an unknown state.
 	broken string
@@ -82,12 +83,16 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	platform, err := os.ReadFile(st.PlatformTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := browser.Launch(chromium)
 	if err != nil {
 		t.Fatalf("%v (%s)", err, browser.InstallHint)
 	}
 	t.Cleanup(b.Close)
-	return &env{t: t, stack: st, tab: b.NewTab(t), admin: strings.TrimSpace(string(token)), axe: string(axe), root: root}
+	return &env{t: t, stack: st, tab: b.NewTab(t), admin: strings.TrimSpace(string(token)), platform: strings.TrimSpace(string(platform)), axe: string(axe), root: root}
 }
 
 // step runs one workflow as a subtest; a failure saves a screenshot and the

@@ -464,3 +464,62 @@ func (e *env) readOnly(t *testing.T) {
 	e.signInAs(e.admin)
 	e.tab.Wait("the admin's list", `document.querySelector('#create-key') !== null`)
 }
+
+// acceptedSoon waits until token is accepted again (after a resume).
+func (e *env) acceptedSoon(t *testing.T, token string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _ := e.call("GET", "/v1/whoami", token, nil)
+		if status == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("a resumed tenant's key still gets %d", status)
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// tenants: a platform key lists, creates (the default key shown once),
+// suspends and resumes tenants, and acts inside one through the picker.
+func (e *env) tenants(t *testing.T) {
+	e.signInAs(e.platform)
+	e.click(`nav a[data-view="tenants"]`)
+	e.tab.Wait("the tenants view", `document.querySelector('#create-tenant') !== null && document.querySelectorAll('table.tenants tbody tr').length > 0`)
+	e.accessible(t, "tenants list")
+	e.click("#create-tenant")
+	e.tab.Wait("the create dialog", `document.querySelector('#tenant-id') !== null`)
+	e.accessible(t, "create tenant dialog")
+	e.typeInto("#tenant-id", "acme")
+	e.typeInto("#tenant-name", "Acme Contact Centre")
+	e.js(`document.querySelector('dialog[open] form').requestSubmit()`)
+	token := e.oneTimeDialog(t, "created", "create-tenant")
+	if status, who := e.call("GET", "/v1/whoami", token, nil); status != 200 || who["tenantId"] != "acme" {
+		t.Fatalf("the new tenant's default key: %d %v", status, who)
+	}
+	row := `[...document.querySelectorAll('table.tenants tbody tr')].find(r => r.dataset.tenantId === 'acme')`
+	e.tab.Wait("acme listed as active", row+`?.textContent.includes('Active')`)
+	e.click(`button[aria-label="Suspend acme"]`)
+	e.tab.Wait("the confirmation", `document.querySelector('dialog[open][role=alertdialog]') !== null`)
+	e.click(`dialog[open] .dialog-actions button.danger`)
+	e.tab.Wait("acme suspended", row+`?.textContent.includes('Suspended')`)
+	e.refusedSoon(t, token)
+	e.click(`button[aria-label="Resume acme"]`)
+	e.tab.Wait("acme active again", row+`?.textContent.includes('Active')`)
+	e.acceptedSoon(t, token)
+
+	// The picker: act inside acme, then back in the operator tenant.
+	e.js(`document.querySelector('#acting-tenant').focus()`)
+	e.tab.Wait("acme in the picker", `[...document.querySelectorAll('#acting-tenant option')].some(o => o.value === 'acme')`)
+	e.js(`const s = document.querySelector('#acting-tenant'); s.value = 'acme'; s.dispatchEvent(new Event('change'));`)
+	e.tab.Wait("acting in acme", `document.querySelector('#who-tenant')?.textContent === 'acme' && !document.querySelector('nav a[data-view="tenants"]')`)
+	e.click(`nav a[data-view="keys"]`)
+	e.tab.Wait("acme's default key", `[...document.querySelectorAll('table.keys tbody tr')].length === 1 && document.querySelector('table.keys tbody tr').textContent.includes('Default')`)
+	e.accessible(t, "keys of acme, acting")
+	own := e.tab.EvalString(`document.querySelector('#acting-tenant option').value`)
+	e.js(`const s = document.querySelector('#acting-tenant'); s.value = s.options[0].value; s.dispatchEvent(new Event('change'));`)
+	e.tab.Wait("back in the operator tenant", `document.querySelector('#who-tenant')?.textContent === '`+own+`' && document.querySelector('nav a[data-view="tenants"]') !== null`)
+	e.signInAs(e.admin)
+}
