@@ -280,3 +280,45 @@ func TestAnUndecodableRecordIsReportedRemovalsAreSkippedAndOthersStillPublish(t 
 		t.Fatal("published an undecodable record")
 	}
 }
+
+// TestEventFixtures feeds every events/events-*.json (audit stream batches
+// as Lambda delivers them) to the handler and checks what it publishes and
+// which records it reports.
+func TestEventFixtures(t *testing.T) {
+	type outcome struct {
+		events   []string // "type keyId eventId"
+		failures []string
+	}
+	want := map[string]outcome{
+		"events-audit-insert.json": {events: []string{"key.created key_01JD6B0C3XH5Q2M9T7R4W8N1PA aud_5e0c1f3a9b2d4e6f8a0b1c2d3e4f5a6b"}},
+		"events-audit-policy.json": {events: []string{"policy.updated  aud_7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d"}},
+		"events-audit-poison.json": {
+			events:   []string{"key.revoked key_01JD6B0C3XH5Q2M9T7R4W8N1PA aud_9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49"},
+			failures: []string{"100000000000000000004"},
+		},
+	}
+	keywardtest.FeedEvents(t, keywardtest.EventFixtures(t, "events-*.json"), want, func(t *testing.T, _ string, raw []byte, w outcome) {
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+		rec := &recorder{}
+		resp, err := keyevents.NewStreamHandler(rec, (&keywardtest.LogBuffer{}).Logger()).Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, failed []string
+		for _, e := range rec.got {
+			got = append(got, string(e.Type)+" "+e.KeyID+" "+e.ID)
+			if e.TenantID != "acme" || e.Actor != "alice@example.com" || e.At.IsZero() || len(e.Changes) == 0 {
+				t.Errorf("event %+v", e)
+			}
+		}
+		for _, f := range resp.BatchItemFailures {
+			failed = append(failed, f.ItemIdentifier)
+		}
+		if !slices.Equal(got, w.events) || !slices.Equal(failed, w.failures) {
+			t.Fatalf("events %q failures %q, want %q %q", got, failed, w.events, w.failures)
+		}
+	})
+}
