@@ -165,8 +165,9 @@ func TestEveryAuditRecordBecomesOneEventWithoutSecretsAndRedeliveryKeepsIDs(t *t
 			t.Errorf("event %s (%s) is not the audit record with its ID", e.ID, e.Type)
 		}
 	}
-	slices.Sort(types) // the audit table's stream orders records by partition
-	want := []keyevents.Type{keyevents.KeyCreated, keyevents.KeyRevoked, keyevents.KeyRotated, keyevents.KeyUpdated}
+	// One key's records reach the audit table, and so its stream, in the
+	// order of the key's changes.
+	want := []keyevents.Type{keyevents.KeyCreated, keyevents.KeyUpdated, keyevents.KeyRotated, keyevents.KeyRevoked}
 	if !slices.Equal(types, want) {
 		t.Fatalf("types = %v, want %v", types, want)
 	}
