@@ -73,6 +73,10 @@ type Record struct {
 	RequestID    *string                `json:"requestId"`
 	SourceIP     *string                `json:"sourceIp"`
 	Changes      map[string]FieldChange `json:"changes"`
+	// KeyName is the key's name at the change (none for a policy record). It
+	// is stored with the record for the events that follow the audit trail;
+	// the audit API does not show it.
+	KeyName string `json:"-"`
 }
 
 // RecordID derives a record's ID from the stream record it comes from, so a
