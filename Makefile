@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush tenants events policy leaks reminders
+FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush tenants events policy leaks reminders console
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -44,6 +44,7 @@ $(eval $(call lambda_target,AuditStreamFunction,auditstream))
 $(eval $(call lambda_target,AuthorizerFunction,authorizer))
 $(eval $(call lambda_target,VerifyFunction,verify))
 $(eval $(call lambda_target,TenantsFunction,tenants))
+$(eval $(call lambda_target,ConsoleFunction,console))
 $(eval $(call lambda_target,FlushFunction,flush))
 $(eval $(call lambda_target,EventsFunction,events))
 $(eval $(call lambda_target,PolicyFunction,policy))

@@ -1,5 +1,5 @@
 // Command events is the lifecycle events Lambda function: it publishes every
-// key change on the keys table's stream to keyward's EventBridge bus.
+// new audit record on the audit table's stream to keyward's EventBridge bus.
 package main
 
 import (

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -10,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/authorizer"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
@@ -19,10 +22,20 @@ import (
 func main() {
 	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	routes := awsenv.Must(routeScopes()) // whoami offers the protected APIs' scopes
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	hasher.Preload(context.Background()) // every verification needs the pepper
-	v := verifyapi.New(store, hasher, s.Service.TokenPrefix)
+	v := verifyapi.New(store, hasher, s.Service.TokenPrefix,
+		verifyapi.WithKeyTypes(s.Service.KeyTypes), verifyapi.WithRouteScopes(routes))
 	router := apigw.NewRouter(base.Logger, verifyapi.Routes(v)...)
 	lambda.Start(router.Handle)
+}
+
+func routeScopes() ([]apikey.RouteScope, error) {
+	routes, err := authorizer.ParseRouteScopes(os.Getenv("ROUTE_SCOPES"))
+	if err != nil {
+		return nil, fmt.Errorf("ROUTE_SCOPES: %w", err)
+	}
+	return routes, nil
 }

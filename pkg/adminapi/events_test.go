@@ -31,8 +31,8 @@ var fixtureFunctions = []struct{ prefix, function string }{
 }
 
 // otherFixtures are the name prefixes of fixtures that other functions'
-// packages feed to their own handlers (authorizer, verify, audit).
-var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit", "tenants-"}
+// packages feed to their own handlers (authorizer, verify, audit, tenants, console, events).
+var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit", "tenants-", "console-", "events-"}
 
 func servedElsewhere(name string) bool {
 	for _, p := range otherFixtures {

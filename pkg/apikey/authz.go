@@ -57,3 +57,14 @@ func AdminRoute(method, path string) (RouteScope, bool) {
 func (r RouteScope) Allows(scopes []string) bool {
 	return r.Scope == "" || HasScope(scopes, r.Scope)
 }
+
+// publicRoutes are served with no authorizer (Auth.Authorizer: NONE): the
+// admin console's page and fingerprinted assets, which hold nothing secret
+// (the page asks for a token and calls the routes above with it).
+var publicRoutes = []RouteScope{
+	{Method: "GET", Path: "/console", Function: "ConsoleFunction"},
+	{Method: "GET", Path: "/console/{asset+}", Function: "ConsoleFunction"},
+}
+
+// PublicRoutes returns the routes served with no authorizer.
+func PublicRoutes() []RouteScope { return append([]RouteScope(nil), publicRoutes...) }

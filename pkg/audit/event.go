@@ -222,7 +222,7 @@ func RecordOf(e Event) (Record, bool, error) {
 	}
 
 	r.ID = RecordID(e.ID, e.Sequence)
-	r.TenantID, r.KeyID = cur.TenantID, cur.ID
+	r.TenantID, r.KeyID, r.KeyName = cur.TenantID, cur.ID, cur.Name
 	if !apikey.ValidTenantID(r.TenantID) {
 		return Record{}, false, fmt.Errorf("%w: the image has no valid tenantId", errMalformed)
 	}

@@ -79,6 +79,10 @@ type Record struct {
 	// SubjectTenantID is the tenant a tenant.* record is about (absent on
 	// other records); the record itself is in the operator tenant's trail.
 	SubjectTenantID *string `json:"subjectTenantId,omitempty"`
+	// KeyName is the key's name at the change (none for a policy record). It
+	// is stored with the record for the events that follow the audit trail;
+	// the audit API does not show it.
+	KeyName string `json:"-"`
 }
 
 // RecordID derives a record's ID from the stream record it comes from, so a

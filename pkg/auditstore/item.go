@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/keyward/keyward/pkg/audit"
 )
 
@@ -84,6 +87,7 @@ type recordItem struct {
 	ID           string `dynamodbav:"id"`
 	TenantID     string `dynamodbav:"tenantId"`
 	KeyID        string `dynamodbav:"keyId"`
+	KeyName      string `dynamodbav:"keyName,omitempty"`
 	Action       string `dynamodbav:"action"`
 	Actor        string `dynamodbav:"actor"`
 	ActorKeyID   string `dynamodbav:"actorKeyId,omitempty"`
@@ -113,7 +117,7 @@ func toItem(r audit.Record, retention time.Duration) (recordItem, error) {
 		PK: tenantPK(r.TenantID), SK: sortKey(r.At, r.ID),
 		KeyPK: keyPK(r.TenantID, r.KeyID), ActorPK: actorPK(r.TenantID, r.Actor), ActionPK: actionPK(r.TenantID, string(r.Action)),
 		ActorActionPK: actorActionPK(r.TenantID, r.Actor, string(r.Action)),
-		ID:            r.ID, TenantID: r.TenantID, KeyID: r.KeyID, Action: string(r.Action), Actor: r.Actor,
+		ID:            r.ID, TenantID: r.TenantID, KeyID: r.KeyID, KeyName: r.KeyName, Action: string(r.Action), Actor: r.Actor,
 		At: fmtTime(r.At), Changes: string(js),
 		TTL: r.At.Add(retention).Unix(),
 	}
@@ -142,7 +146,7 @@ func fromItem(it *recordItem) (audit.Record, error) {
 		return audit.Record{}, fmt.Errorf("record %s: bad time", it.ID)
 	}
 	r := audit.Record{
-		ID: it.ID, TenantID: it.TenantID, KeyID: it.KeyID, Action: audit.Action(it.Action), Actor: it.Actor,
+		ID: it.ID, TenantID: it.TenantID, KeyID: it.KeyID, KeyName: it.KeyName, Action: audit.Action(it.Action), Actor: it.Actor,
 		At: at, Changes: map[string]audit.FieldChange{},
 	}
 	if it.SubjectTenantID != "" {
@@ -167,4 +171,18 @@ func fromItem(it *recordItem) (audit.Record, error) {
 		}
 	}
 	return r, nil
+}
+
+// DecodeItem decodes one stored audit record item (as a stream's new image
+// shows it) into its record.
+func DecodeItem(item map[string]types.AttributeValue) (audit.Record, error) {
+	var it recordItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		// The decoder's message names types, never values.
+		return audit.Record{}, fmt.Errorf("decode audit record item: %w", err)
+	}
+	if !strings.HasPrefix(it.ID, audit.RecordIDPrefix) {
+		return audit.Record{}, fmt.Errorf("decode audit record item: no record id")
+	}
+	return fromItem(&it)
 }

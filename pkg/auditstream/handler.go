@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -84,16 +85,15 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	results := make([]outcome, len(ev.Records))
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
-	for i := range ev.Records {
-		if !isKeyItem(&ev.Records[i]) && !isPolicyItem(&ev.Records[i]) && !isTenantItem(&ev.Records[i]) {
-			continue
-		}
+	for _, idx := range byItem(ev.Records) {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int) {
+		go func(idx []int) {
 			defer func() { <-sem; wg.Done() }()
-			results[i] = h.record(ctx, &ev.Records[i])
-		}(i)
+			for _, i := range idx {
+				results[i] = h.record(ctx, &ev.Records[i])
+			}
+		}(idx)
 	}
 	wg.Wait()
 
@@ -115,6 +115,34 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "stream batch", attrs...)
 	return resp, nil
+}
+
+// byItem groups the indexes of the batch's key and policy item records by
+// item, in stream order. One item's records are written one after another, so
+// the audit table (and the events that follow its stream) gets one key's
+// records in the order of its changes; different items are written
+// concurrently.
+func byItem(recs []events.DynamoDBEventRecord) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	for i := range recs {
+		r := &recs[i]
+		if !isKeyItem(r) && !isPolicyItem(r) && !isTenantItem(r) {
+			continue
+		}
+		id := "#" + strconv.Itoa(i) // a record without a string pk is its own item
+		if pk, ok := r.Change.Keys["pk"]; ok && pk.DataType() == events.DataTypeString {
+			id = pk.String()
+		}
+		g, ok := at[id]
+		if !ok {
+			g = len(groups)
+			at[id] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
 }
 
 // record turns one key item's stream record into its audit record and writes it.

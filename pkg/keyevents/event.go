@@ -2,9 +2,10 @@
 // keyward's EventBridge bus: source "keyward", one detail-type per kind
 // (key.created, key.expiring, ...), and a detail holding the tenant, the
 // key's ID and name, the actor, the time and the changed fields — never a
-// secret, hash or token. Delivery is at least once: every event carries an
-// eventId derived from what caused it, the same on every redelivery, for
-// consumers to deduplicate on.
+// secret, hash or token. Change events follow the audit trail: each audit
+// record becomes one event. Delivery is at least once: every event carries
+// an eventId derived from what caused it (a change's event ID is its audit
+// record's ID), the same on every redelivery, for consumers to deduplicate on.
 package keyevents
 
 import (
@@ -34,6 +35,8 @@ const (
 	KeyExpiring Type = "key.expiring"
 	KeyUnused   Type = "key.unused"
 	KeyLeaked   Type = "key.leaked"
+	// PolicyUpdated: a tenant's key policy was set (no key ID).
+	PolicyUpdated Type = "policy.updated"
 )
 
 // IDPrefix starts every event ID.
@@ -42,13 +45,16 @@ const IDPrefix = "evt_"
 // Event is one event's detail. Only public key fields appear in it.
 type Event struct {
 	// ID is stable across redeliveries of the same cause.
-	ID       string    `json:"eventId"`
-	Type     Type      `json:"type"`
-	TenantID string    `json:"tenantId"`
-	KeyID    string    `json:"keyId"`
-	KeyName  string    `json:"keyName,omitempty"`
-	Actor    string    `json:"actor"`
-	At       time.Time `json:"time"`
+	ID       string `json:"eventId"`
+	Type     Type   `json:"type"`
+	TenantID string `json:"tenantId"`
+	KeyID    string `json:"keyId,omitempty"`
+	KeyName  string `json:"keyName,omitempty"`
+	Actor    string `json:"actor"`
+	// ActorKeyID and ActorKeyName are the key that made the change, if one did.
+	ActorKeyID   string    `json:"actorKeyId,omitempty"`
+	ActorKeyName string    `json:"actorKeyName,omitempty"`
+	At           time.Time `json:"time"`
 	// Changes are the changed fields, as the audit trail reports them.
 	Changes map[string]audit.FieldChange `json:"changes,omitempty"`
 	// ExpiresAt is the key's expiry (key.expiring, key.expired).
@@ -65,28 +71,33 @@ type Event struct {
 	Action string `json:"action,omitempty"`
 }
 
-// ID derives an event ID from the parts that identify its cause (a stream
-// record, a key and a reminder threshold, a leak report), so redelivering
+// ID derives an event ID from the parts that identify its cause (a key and
+// a reminder threshold), so redelivering
 // the cause yields the same ID.
 func ID(parts ...string) string {
 	sum := sha256.Sum256([]byte("keyward-event\x00" + strings.Join(parts, "\x00")))
 	return IDPrefix + hex.EncodeToString(sum[:16])
 }
 
-// FromRecord is the event of an audit record (one key change from the keys
-// table's stream); name is the key's name. Its ID derives from the record's,
-// which derives from the stream record, so a redelivered stream record makes
-// the same event.
-func FromRecord(rec audit.Record, name string) Event {
+// FromRecord is the event of an audit record: its detail-type is the
+// record's action and its ID the record's ID, which derives from the change
+// it records, so a redelivered audit record makes the same event.
+func FromRecord(rec audit.Record) Event {
 	e := Event{
-		ID:       ID("record", rec.ID),
+		ID:       rec.ID,
 		Type:     Type(rec.Action),
 		TenantID: rec.TenantID,
 		KeyID:    rec.KeyID,
-		KeyName:  name,
+		KeyName:  rec.KeyName,
 		Actor:    rec.Actor,
 		At:       rec.At.UTC(),
 		Changes:  rec.Changes,
+	}
+	if rec.ActorKeyID != nil {
+		e.ActorKeyID = *rec.ActorKeyID
+		if rec.ActorKeyName != nil {
+			e.ActorKeyName = *rec.ActorKeyName
+		}
 	}
 	if rec.Action == audit.ActionLeaked {
 		if leak, ok := rec.Changes["leak"].To.(map[string]any); ok {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/keyward/keyward/pkg/audit"
-	"github.com/keyward/keyward/pkg/auditstream"
+	"github.com/keyward/keyward/pkg/auditstore"
+	"github.com/keyward/keyward/pkg/dynamostore"
 )
 
 // Sender publishes events and reports one error per event (*Publisher).
@@ -16,9 +16,10 @@ type Sender interface {
 	Publish(ctx context.Context, evs []Event) []error
 }
 
-// StreamHandler consumes the keys table's stream and publishes one event per
-// key change the audit trail records (the same decoding, the same rules on
-// what counts as a change), so events and audit records agree.
+// StreamHandler consumes the audit table's stream and publishes one event per
+// audit record written (INSERT), so events and the audit trail agree. The
+// keys table's stream is not read: DynamoDB Streams serves at most two readers
+// per shard, and those are the audit trail and the flush.
 type StreamHandler struct {
 	send Sender
 	log  *slog.Logger
@@ -32,7 +33,7 @@ func NewStreamHandler(send Sender, log *slog.Logger) *StreamHandler {
 	return &StreamHandler{send: send, log: log}
 }
 
-// Handle publishes the batch's key changes and reports the stream records
+// Handle publishes the batch's new audit records and reports the stream records
 // whose events were not published (ReportBatchItemFailures), so Lambda
 // retries from the first of them; events published before it may be
 // published again, with the same IDs. A record that cannot be decoded is
@@ -45,20 +46,18 @@ func (h *StreamHandler) Handle(ctx context.Context, ev events.DynamoDBEvent) (ev
 	failed := map[int]bool{}
 	for i := range ev.Records {
 		r := &ev.Records[i]
-		if !auditstream.IsKeyItem(r) {
-			continue
+		if r.EventName != string(events.DynamoDBOperationTypeInsert) {
+			continue // TTL removals of old records (the event source filters them in AWS)
 		}
-		e, ok, err := eventOfRecord(r)
+		e, err := eventOfRecord(r)
 		if err != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "stream record not published",
 				slog.String("eventId", r.EventID), slog.String("sequenceNumber", r.Change.SequenceNumber), slog.String("error", err.Error()))
 			failed[i] = true
 			continue
 		}
-		if ok {
-			evs = append(evs, e)
-			from = append(from, i)
-		}
+		evs = append(evs, e)
+		from = append(from, i)
 	}
 	published := 0
 	if len(evs) > 0 {
@@ -83,27 +82,19 @@ func (h *StreamHandler) Handle(ctx context.Context, ev events.DynamoDBEvent) (ev
 	return resp, nil
 }
 
-// eventOfRecord decodes one key item's stream record into its event; ok is
-// false when nothing the audit trail records changed.
-func eventOfRecord(r *events.DynamoDBEventRecord) (e Event, ok bool, err error) {
+// eventOfRecord decodes one audit record INSERT into its event.
+func eventOfRecord(r *events.DynamoDBEventRecord) (e Event, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic decoding stream record: %v", p)
 		}
 	}()
-	ae, err := auditstream.Decode(r)
+	if r.Change.NewImage == nil {
+		return Event{}, fmt.Errorf("INSERT without a new image")
+	}
+	rec, err := auditstore.DecodeItem(dynamostore.FromStreamImage(r.Change.NewImage))
 	if err != nil {
-		return Event{}, false, err
+		return Event{}, err
 	}
-	rec, ok, err := audit.RecordOf(ae)
-	if err != nil || !ok {
-		return Event{}, false, err
-	}
-	name := ""
-	if ae.New != nil {
-		name = ae.New.Name
-	} else if ae.Old != nil {
-		name = ae.Old.Name
-	}
-	return FromRecord(rec, name), true, nil
+	return FromRecord(rec), nil
 }

@@ -8,6 +8,7 @@ package verifyapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,10 +39,32 @@ type Verifier struct {
 	prefix string
 	now    func() time.Time
 	usage  *lastused.Recorder
+	// keyTypes are the deployment's key types (empty: any well-formed type);
+	// apiScopes the protected APIs' scopes (from RouteScopes).
+	keyTypes  []string
+	apiScopes []string
 }
 
 // Option customises a Verifier.
 type Option func(*Verifier)
+
+// WithKeyTypes sets the deployment's configured key types, for whoami.
+func WithKeyTypes(types []string) Option {
+	return func(v *Verifier) { v.keyTypes = slices.Clone(types) }
+}
+
+// WithRouteScopes sets the protected APIs' routes (the RouteScopes
+// parameter), whose scopes whoami offers to callers who may grant them.
+func WithRouteScopes(routes []apikey.RouteScope) Option {
+	return func(v *Verifier) {
+		for _, r := range routes {
+			if !slices.Contains(v.apiScopes, r.Scope) {
+				v.apiScopes = append(v.apiScopes, r.Scope)
+			}
+		}
+		slices.Sort(v.apiScopes)
+	}
+}
 
 // WithClock injects the clock used for expiry, grace periods and lastUsedAt.
 func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
@@ -64,15 +87,16 @@ func New(store Store, hasher apikey.Hasher, tokenPrefix string, opts ...Option) 
 // Routes are the verify function's routes: GET /v1/whoami and POST /v1/verify.
 func Routes(v *Verifier) []apigw.Route {
 	return []apigw.Route{
-		{Method: http.MethodGet, Resource: ResourceWhoami, Handler: whoami},
+		{Method: http.MethodGet, Resource: ResourceWhoami, Handler: v.whoami},
 		{Method: http.MethodPost, Resource: ResourceVerify, Handler: v.verify},
 	}
 }
 
 // Whoami is the response of GET /v1/whoami: the calling key, as the
-// authorizer described it (tenantId is the key's own tenant), and what the
-// request asserted: actingTenantId when a platform key sent Keyward-Tenant,
-// actor when a key sent Keyward-Actor.
+// authorizer described it (tenantId is the key's own tenant), what the
+// request asserted (actingTenantId when a platform key sent Keyward-Tenant,
+// actor when a key sent Keyward-Actor), and what a client (the console)
+// needs to offer only what the key may do.
 type Whoami struct {
 	KeyID          string   `json:"keyId"`
 	TenantID       string   `json:"tenantId"`
@@ -81,20 +105,81 @@ type Whoami struct {
 	Scopes         []string `json:"scopes"`
 	ActingTenantID string   `json:"actingTenantId,omitempty"`
 	Actor          string   `json:"actor,omitempty"`
+	// KeyTypes are the deployment's configured key types; empty means any
+	// type matching ^[a-z][a-z0-9_-]{0,31}$ (the first is the default).
+	KeyTypes []string `json:"keyTypes"`
+	// GrantableScopes are the scopes this key may give a key it creates:
+	// keyward's own (admin) and the protected APIs' (from RouteScopes).
+	GrantableScopes GrantableScopes `json:"grantableScopes"`
 }
 
-func whoami(_ context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+// GrantableScopes are the scopes a caller may grant, grouped.
+type GrantableScopes struct {
+	Admin []string `json:"admin"`
+	API   []string `json:"api"`
+}
+
+// adminScopes are keyward's own grantable scopes, in the order a person
+// reads them (keys:admin is never granted).
+var adminScopes = []string{apikey.ScopeRead, apikey.ScopeWrite, apikey.ScopeRevoke, apikey.ScopeVerify, apikey.ScopeAuditRead}
+
+func (v *Verifier) whoami(_ context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
 	name, _ := req.RequestContext.Authorizer["keyName"].(string)
 	typ, _ := req.RequestContext.Authorizer["keyType"].(string)
 	scopes := c.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
-	w := Whoami{KeyID: c.KeyID, TenantID: c.HomeTenant(), Name: name, Type: typ, Scopes: scopes, Actor: c.Actor}
+	keyTypes := v.keyTypes
+	if keyTypes == nil {
+		keyTypes = []string{}
+	}
+	w := Whoami{KeyID: c.KeyID, TenantID: c.HomeTenant(), Name: name, Type: typ, Scopes: scopes, Actor: c.Actor,
+		KeyTypes: keyTypes, GrantableScopes: v.grantable(scopes)}
 	if c.Acting() {
 		w.ActingTenantID = c.TenantID
 	}
 	return apigw.JSON(http.StatusOK, w)
+}
+
+// grantable lists what a key holding scopes may grant: keyward's scopes and
+// the protected APIs' scopes it passes apikey.CanGrant for, plus any other
+// scope it holds itself (a holder may always pass on what it holds, wildcards
+// and holder-only scopes such as tenants:admin included).
+func (v *Verifier) grantable(scopes []string) GrantableScopes {
+	g := GrantableScopes{Admin: []string{}, API: []string{}}
+	for _, s := range adminScopes {
+		if apikey.CanGrant(scopes, s) {
+			g.Admin = append(g.Admin, s)
+		}
+	}
+	for _, s := range v.apiScopes {
+		if apikey.CanGrant(scopes, s) && !slices.Contains(adminScopes, s) {
+			g.API = append(g.API, s)
+		}
+	}
+	for _, s := range scopes {
+		if s == apikey.ScopeAdmin || slices.Contains(g.Admin, s) || slices.Contains(g.API, s) {
+			continue
+		}
+		if isAdminNamespace(s) {
+			g.Admin = append(g.Admin, s)
+		} else {
+			g.API = append(g.API, s)
+		}
+	}
+	slices.Sort(g.API)
+	return g
+}
+
+// isAdminNamespace reports whether a scope belongs to keyward itself.
+func isAdminNamespace(s string) bool {
+	for _, ns := range []string{"keys:", "audit:", "tenants:", "actors:"} {
+		if strings.HasPrefix(s, ns) {
+			return true
+		}
+	}
+	return false
 }
 
 // VerifyInput is the body of POST /v1/verify. Token is a token

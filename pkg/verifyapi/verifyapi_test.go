@@ -58,7 +58,13 @@ func newStack(t *testing.T) *stack {
 	s := &stack{
 		keys: keys, svc: keys.Service, store: store, table: keys.Tables["KeysTable"],
 		hasher: hasher, clock: clk, logs: logs, log: log,
-		router: apigw.NewRouter(log, verifyapi.Routes(verifyapi.New(store, hasher, "kw", verifyapi.WithClock(clk.Now)))...),
+		router: apigw.NewRouter(log, verifyapi.Routes(verifyapi.New(store, hasher, "kw", verifyapi.WithClock(clk.Now),
+			verifyapi.WithKeyTypes([]string{"client", "service"}),
+			verifyapi.WithRouteScopes([]apikey.RouteScope{
+				{Method: "GET", Path: "/recordings/{id}", Scope: "recordings:read"},
+				{Method: "GET", Path: "/recordings/{id}/audio", Scope: "recordings:audio"},
+				{Method: "GET", Path: "/reports", Scope: "reports:read"},
+			})))...),
 	}
 	logs.CheckNoSecrets(t, &s.secrets)
 	return s
@@ -292,6 +298,30 @@ func TestVerifyRecordsUse(t *testing.T) {
 	}
 }
 
+// TestWhoamiGrantableScopes: whoami offers exactly what apikey.CanGrant
+// allows: keys:admin grants every admin scope but itself and every protected
+// API scope; another key only what it holds (wildcards included).
+func TestWhoamiGrantableScopes(t *testing.T) {
+	s := newStack(t)
+	for _, tc := range []struct{ name, scopes, want string }{
+		{"AdminGrantsAllButAdmin", "keys:admin", `{"admin":["keys:read","keys:write","keys:revoke","keys:verify","audit:read"],"api":["recordings:audio","recordings:read","reports:read"]}`},
+		{"WildcardGrantsWhatItCovers", "keys:* recordings:*", `{"admin":["keys:read","keys:write","keys:revoke","keys:verify","keys:*"],"api":["recordings:*","recordings:audio","recordings:read"]}`},
+		{"HolderOnlyScopesOnlyFromHolder", "keys:write tenants:admin", `{"admin":["keys:write","tenants:admin"],"api":[]}`},
+		{"NoScopesGrantNothing", "", `{"admin":[],"api":[]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := s.call(t, "GET", verifyapi.ResourceWhoami, tc.scopes, "")
+			if status != 200 {
+				t.Fatalf("status = %d: %v", status, body)
+			}
+			got, _ := json.Marshal(body["grantableScopes"])
+			if string(got) != tc.want {
+				t.Errorf("grantableScopes = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestWhoami returns the calling key as the authorizer described it.
 func TestWhoami(t *testing.T) {
 	s := newStack(t)
@@ -299,7 +329,7 @@ func TestWhoami(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status = %d: %v", status, body)
 	}
-	want := `{"keyId":"key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z","name":"Billing service","scopes":["keys:read","recordings:read"],"tenantId":"acme","type":"service"}`
+	want := `{"grantableScopes":{"admin":["keys:read"],"api":["recordings:read"]},"keyId":"key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z","keyTypes":["client","service"],"name":"Billing service","scopes":["keys:read","recordings:read"],"tenantId":"acme","type":"service"}`
 	got, _ := json.Marshal(body)
 	if string(got) != want {
 		t.Errorf("body = %s, want %s", got, want)

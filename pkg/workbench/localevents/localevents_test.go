@@ -54,8 +54,8 @@ func TestPublisherThroughTheSDKAppendsOneLineAndPrintsOneLinePerEvent(t *testing
 	for i := range 13 { // two PutEvents calls
 		evs = append(evs, keyevents.FromRecord(audit.Record{
 			ID: audit.RecordID("ev", string(rune('a'+i))), TenantID: "acme", KeyID: "key_1", Action: audit.ActionCreated, Actor: "key_admin", At: at,
-			Changes: map[string]audit.FieldChange{"name": {To: "CRM sync"}},
-		}, "CRM sync"))
+			Changes: map[string]audit.FieldChange{"name": {To: "CRM sync"}}, KeyName: "CRM sync",
+		}))
 	}
 	for i, err := range pub.Publish(context.Background(), evs) {
 		if err != nil {

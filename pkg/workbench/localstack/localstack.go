@@ -34,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,6 +290,9 @@ func (st *Stack) banner(w io.Writer, token, platform, tenant string) {
 	fmt.Fprintf(&b, "\nkeyward is running locally (Ctrl-C stops everything):\n")
 	for _, a := range st.APIs {
 		fmt.Fprintf(&b, "  API             %s   (%s %s: API %s, stage %s)\n", a.URL, relToWD(a.Template), a.LogicalID, a.ID, a.Stage)
+		if a.URL == st.APIURL && slices.Contains(st.Functions, "ConsoleFunction") {
+			fmt.Fprintf(&b, "  Console         %s/console   (sign in with a key's token)\n", a.URL)
+		}
 	}
 	fmt.Fprintf(&b, "  Lambda invoke   %s   aws lambda invoke --endpoint-url %s --function-name <%s> /dev/stdout\n",
 		st.LambdaURL, st.LambdaURL, strings.Join(st.Functions, "|"))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/listencheck"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 	"github.com/keyward/keyward/pkg/workbench/localevents"
@@ -86,13 +87,16 @@ func TestStackIsReachableFromLoopbackOnly(t *testing.T) {
 			port(t, st.APIURL), port(t, st.LambdaURL), port(t, st.KMSURL), port(t, st.DynamoDBURL), port(t, st.EventsURL))
 	})
 	t.Run("TheBootstrappedKeyIsAKeyCreatedEvent", func(t *testing.T) {
-		// The keys stream → EventsFunction → the local PutEvents endpoint.
+		// The keys stream → AuditStreamFunction → the audit table's stream →
+		// EventsFunction → the local PutEvents endpoint: the event's ID is the
+		// audit record's.
 		file := filepath.Join(st.DataDir, localstack.EventsFile)
 		deadline := time.Now().Add(time.Minute)
 		for {
 			evs, _ := localevents.ReadFile(file)
 			for _, e := range evs {
-				if e.Source == "keyward" && e.DetailType == "key.created" && strings.Contains(string(e.Detail), `"tenantId":"local"`) {
+				if e.Source == "keyward" && e.DetailType == "key.created" && strings.Contains(string(e.Detail), `"tenantId":"local"`) &&
+					strings.Contains(string(e.Detail), `"eventId":"`+audit.RecordIDPrefix) {
 					return
 				}
 			}

@@ -19,6 +19,8 @@
 //     need and nothing else: no wildcard action, no Scan, no Resource "*"
 //     (Analyze, RequiredActions, CheckPolicies document the rules and the
 //     exceptions);
+//   - no table's stream has more than two event source mappings
+//     (CheckStreamReaders): DynamoDB Streams throttles a third reader;
 //   - the pieces issue 5 lists are there (parameters, authorizer, gateway
 //     responses that render to the error contract, tables, KMS key, DLQ,
 //     alarms, outputs), and the authorizer's results are cached per
