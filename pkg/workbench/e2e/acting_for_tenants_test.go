@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/pkg/workbench/localevents"
+	"github.com/keyward/keyward/pkg/workbench/localstack"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
@@ -155,6 +157,21 @@ func TestPlatformActsForPeopleInTenants(t *testing.T) {
 		}
 		if c, _ := items[1].(map[string]any)["changes"].(map[string]any)["status"].(map[string]any); c["from"] != "active" || c["to"] != "suspended" {
 			t.Errorf("tenant.suspended changes.status = %v", c)
+		}
+		// Each record is an event on the bus, detail-type its action, eventId its ID.
+		file := filepath.Join(st.DataDir, localstack.EventsFile)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			id := fmt.Sprint(m["id"])
+			eventually(t, 30*time.Second, "the event of "+fmt.Sprint(m["action"]), func() bool {
+				evs, _ := localevents.ReadFile(file)
+				for _, e := range evs {
+					if e.Source == "keyward" && e.DetailType == m["action"] && strings.Contains(string(e.Detail), `"eventId":"`+id+`"`) {
+						return true
+					}
+				}
+				return false
+			})
 		}
 		// They are the operator's records: acme's own trail has none.
 		if own, _ := a.expect(200, "GET", "/v1/audit?action=tenant.suspended", acme, nil).json(t)["items"].([]any); len(own) != 0 {
