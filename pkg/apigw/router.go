@@ -23,18 +23,21 @@ import (
 type Handler func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error)
 
 // Route binds a handler to an HTTP method and an API Gateway resource
-// template, such as "/v1/keys/{keyId}".
+// template, such as "/v1/keys/{keyId}". A Public route has no authorizer in
+// front of it (Auth: {Authorizer: NONE} in the template): its handler gets a
+// zero Caller and must serve the same answer to everyone.
 type Route struct {
 	Method   string
 	Resource string
 	Handler  Handler
+	Public   bool
 }
 
 // Router dispatches proxy events on HTTPMethod and Resource, authenticates
 // the caller from the authorizer context, and writes one access-log line per
 // request.
 type Router struct {
-	routes map[string]map[string]Handler // resource → method → handler
+	routes map[string]map[string]Route // resource → method → route
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -45,19 +48,19 @@ func NewRouter(log *slog.Logger, routes ...Route) *Router {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Router{routes: map[string]map[string]Handler{}, log: log, now: time.Now}
+	r := &Router{routes: map[string]map[string]Route{}, log: log, now: time.Now}
 	for _, rt := range routes {
 		if rt.Method == "" || rt.Resource == "" || rt.Handler == nil {
 			panic(fmt.Sprintf("apigw: incomplete route %q %q", rt.Method, rt.Resource))
 		}
 		m := strings.ToUpper(rt.Method)
 		if r.routes[rt.Resource] == nil {
-			r.routes[rt.Resource] = map[string]Handler{}
+			r.routes[rt.Resource] = map[string]Route{}
 		}
 		if _, dup := r.routes[rt.Resource][m]; dup {
 			panic(fmt.Sprintf("apigw: duplicate route %s %s", m, rt.Resource))
 		}
-		r.routes[rt.Resource][m] = rt.Handler
+		r.routes[rt.Resource][m] = rt
 	}
 	return r
 }
@@ -97,23 +100,25 @@ func (r *Router) dispatch(ctx context.Context, req events.APIGatewayProxyRequest
 	if !ok {
 		return resp, apikey.Errorf(apikey.ECodeRouteNotFound, "no such route")
 	}
-	h, ok := methods[strings.ToUpper(req.HTTPMethod)]
+	rt, ok := methods[strings.ToUpper(req.HTTPMethod)]
 	if !ok {
 		return resp, &notAllowedError{
 			err:   apikey.Errorf(apikey.ECodeMethodNotAllowed, "%s is not allowed on this resource", req.HTTPMethod),
 			allow: strings.Join(slices.Sorted(maps.Keys(methods)), ", "),
 		}
 	}
-	c, err := CallerFrom(req)
-	if err != nil {
-		return resp, err
+	var c apikey.Caller
+	if !rt.Public {
+		if c, err = CallerFrom(req); err != nil {
+			return resp, err
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = &panicError{value: p, stack: debug.Stack()}
 		}
 	}()
-	return h(ctx, req, c)
+	return rt.Handler(ctx, req, c)
 }
 
 // notAllowedError is method_not_allowed with the Allow header's value.

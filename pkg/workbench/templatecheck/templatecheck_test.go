@@ -5,6 +5,7 @@ package templatecheck
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,7 +44,12 @@ var designRoutes = map[string]string{
 	"GET /v1/audit":                "audit",
 	"GET /v1/whoami":               "verify",
 	"POST /v1/verify":              "verify",
+	"GET /v1/openapi.json":         "verify",
 }
+
+// publicRoutes are the routes served without a key: they answer the same
+// to everyone and change nothing.
+var publicRoutes = map[string]bool{"GET /v1/openapi.json": true}
 
 // authorizerIdentityContext are the $context identity sources the
 // authorizer's results must be cached by, besides the Authorization header.
@@ -326,8 +332,11 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 			switch {
 			case !ok:
 				t.Errorf("%s: RestApiId names %s, which is not an AWS::Serverless::Api", key, rt.ev.API)
+			case publicRoutes[key] && rt.ev.Authorizer != "NONE":
+				t.Errorf("%s is public: it needs Auth: {Authorizer: NONE}", key)
+			case publicRoutes[key]:
 			case rt.ev.Authorizer == "NONE":
-				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); every route needs a valid key", key)
+				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); every route but %v needs a valid key", key, slices.Sorted(maps.Keys(publicRoutes)))
 			case api.DefaultAuthorizer == "" && rt.ev.Authorizer == "":
 				t.Errorf("%s: API %s has no DefaultAuthorizer and the event names none", key, api.LogicalID)
 			}
