@@ -81,7 +81,9 @@ func startStack(t *testing.T) *localstack.Stack {
 	return stack
 }
 
-// api is an HTTP client of the stack's API.
+// api is an HTTP client of the stack's API. Every request it sends and
+// every response it receives is checked against the OpenAPI document
+// (contract_test.go).
 type api struct {
 	t    *testing.T
 	base string
@@ -133,7 +135,7 @@ func (a *api) do(method, path, auth string, body any, headers ...string) *respon
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	client := &http.Client{Timeout: 40 * time.Second}
+	client := &http.Client{Timeout: 40 * time.Second, Transport: theContract(a.t, a.base).transport(a.t)}
 	resp, err := client.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
