@@ -101,7 +101,6 @@ func orDash(s string) string {
 	return s
 }
 
-
 // secretFlags say where the one-time token of create and rotate goes.
 type secretFlags struct {
 	show bool
