@@ -46,8 +46,9 @@ type Option func(*Client)
 // WithHTTPClient sets the HTTP client (default: one with a 60 s timeout).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
-// WithRetries sets how many times a call answered 429 or 503 (or not
-// answered at all, for GET) is retried; 0 disables retries. Default 3.
+// WithRetries sets how many times a call answered 429 or 503 (or, for a
+// GET, 502, 504 or not answered at all) is retried; 0 disables retries.
+// Default 3.
 func WithRetries(n int) Option { return func(c *Client) { c.retries = max(n, 0) } }
 
 // WithBackoff sets the backoff bounds: the n-th retry waits a random time in
@@ -142,7 +143,7 @@ type response struct {
 	body   []byte
 }
 
-// do sends req, retrying on 429 and 503 (and on a transport error for GET),
+// do sends req, retrying as retryable says,
 // and returns a 2xx response or an *Error.
 func (c *Client) do(ctx context.Context, req request) (*response, error) {
 	for attempt := 0; ; attempt++ {
@@ -160,11 +161,19 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 	}
 }
 
-// retryable says whether err may be retried and the wait the API asked for.
+// retryable says whether err may be retried and the wait the API asked for:
+// 429 and 503 always (nothing was done), and for a GET also a 502 or 504 from
+// the gateway and a request that got no answer.
 func (c *Client) retryable(err error, method string) (time.Duration, bool) {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.RetryAfter, e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusServiceUnavailable
+		switch e.StatusCode {
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			return e.RetryAfter, true
+		case http.StatusBadGateway, http.StatusGatewayTimeout:
+			return 0, method == http.MethodGet
+		}
+		return 0, false
 	}
 	var te *transportError
 	return 0, errors.As(err, &te) && method == http.MethodGet
