@@ -276,3 +276,60 @@ func TestTheDocumentIsServedWithoutAKey(t *testing.T) {
 		t.Errorf("whoami without a key is not 401")
 	}
 }
+
+// TestTheContractCatchesBreaches: the checker itself refuses exchanges the
+// document does not describe (so a passing end-to-end run means something).
+func TestTheContractCatchesBreaches(t *testing.T) {
+	c := theContract(t, "http://127.0.0.1:3000")
+	mk := func(method, path, auth, body string) (*http.Request, []byte) {
+		req, err := http.NewRequest(method, "http://127.0.0.1:3000"+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, []byte(body)
+	}
+	resp := func(status int, body string, headers ...string) (*http.Response, []byte) {
+		h := http.Header{"Content-Type": {"application/json"}}
+		for i := 0; i+1 < len(headers); i += 2 {
+			h.Set(headers[i], headers[i+1])
+		}
+		return &http.Response{StatusCode: status, Header: h}, []byte(body)
+	}
+	whoami := `{"keyId":"key_01ARZ3NDEKTSV4RRFFQ69G5FAV","tenantId":"acme","name":"n","type":"","scopes":["keys:read"]}`
+	for _, tc := range []struct {
+		name          string
+		method, path  string
+		auth, reqBody string
+		status        int
+		respBody      string
+		respHeaders   []string
+		wantBreach    bool
+	}{
+		{name: "Documented", method: "GET", path: "/v1/whoami", auth: "Bearer x", status: 200, respBody: whoami},
+		{name: "MissingField", method: "GET", path: "/v1/whoami", auth: "Bearer x", status: 200, respBody: `{"keyId":"key_01ARZ3NDEKTSV4RRFFQ69G5FAV"}`, wantBreach: true},
+		{name: "UndocumentedStatus", method: "GET", path: "/v1/whoami", auth: "Bearer x", status: 418, respBody: `{"error":{"code":"internal","message":"x"}}`, wantBreach: true},
+		{name: "UnknownErrorCode", method: "GET", path: "/v1/whoami", auth: "Bearer x", status: 401, respBody: `{"error":{"code":"nope","message":"x"}}`, wantBreach: true},
+		{name: "503WithoutRetryAfter", method: "GET", path: "/v1/whoami", auth: "Bearer x", status: 503, respBody: `{"error":{"code":"unavailable","message":"x"}}`, wantBreach: true},
+		{name: "503WithRetryAfter", method: "GET", path: "/v1/whoami", auth: "Bearer x", status: 503, respBody: `{"error":{"code":"unavailable","message":"x"}}`, respHeaders: []string{"Retry-After", "1"}},
+		{name: "BadRequestAccepted", method: "POST", path: "/v1/keys", auth: "Bearer x", reqBody: `{"name":"x","scopes":[],"bogus":1}`, status: 201, respBody: `{}`, wantBreach: true},
+		{name: "BadRequestRefused", method: "POST", path: "/v1/keys", auth: "Bearer x", reqBody: `{"name":"x","scopes":[],"bogus":1}`, status: 400, respBody: `{"error":{"code":"invalid_request","message":"x","field":"bogus"}}`},
+		{name: "NoCredentialsAccepted", method: "GET", path: "/v1/whoami", status: 200, respBody: whoami, wantBreach: true},
+		{name: "UnknownRouteAnswered", method: "GET", path: "/v1/nope", auth: "Bearer x", status: 200, respBody: `{}`, wantBreach: true},
+		{name: "UnknownRoute404", method: "GET", path: "/v1/nope", auth: "Bearer x", status: 404, respBody: `{"error":{"code":"not_found","message":"no such route"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, reqBody := mk(tc.method, tc.path, tc.auth, tc.reqBody)
+			r, body := resp(tc.status, tc.respBody, tc.respHeaders...)
+			problem := c.check(req, reqBody, r, body)
+			if (problem != "") != tc.wantBreach {
+				t.Errorf("check = %q, want a breach: %v", problem, tc.wantBreach)
+			}
+		})
+	}
+}
