@@ -281,8 +281,9 @@ func TestTheDocumentIsServedWithoutAKey(t *testing.T) {
 // document does not describe (so a passing end-to-end run means something).
 func TestTheContractCatchesBreaches(t *testing.T) {
 	c := theContract(t, "http://127.0.0.1:3000")
+	base := c.doc.Servers[0].URL // the stack's, when a test started it first
 	mk := func(method, path, auth, body string) (*http.Request, []byte) {
-		req, err := http.NewRequest(method, "http://127.0.0.1:3000"+path, strings.NewReader(body))
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
