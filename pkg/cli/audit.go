@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ func (a *app) auditCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if p.Limit == 0 && limit > 0 {
+				p.Limit = min(limit, 100) // no page larger than what is shown
+			}
 			records := []client.AuditRecord{}
 			for r, err := range c.Audit(cmd.Context(), p) {
 				if err != nil {
@@ -43,6 +47,9 @@ func (a *app) auditCommand() *cobra.Command {
 				if records = append(records, r); limit > 0 && len(records) >= limit {
 					break
 				}
+			}
+			if limit > 0 && len(records) == limit {
+				fmt.Fprintf(a.io.Stderr, "showing the newest %d records; --limit 0 shows them all\n", limit)
 			}
 			if a.output == "json" {
 				return printJSON(a.io.Stdout, records)

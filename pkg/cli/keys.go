@@ -151,6 +151,9 @@ func (a *app) keysList() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if p.Limit == 0 && limit > 0 {
+				p.Limit = min(limit, 100) // no page larger than what is shown
+			}
 			keys := []client.Key{}
 			for k, err := range c.Keys(cmd.Context(), p) {
 				if err != nil {
@@ -159,6 +162,9 @@ func (a *app) keysList() *cobra.Command {
 				if keys = append(keys, k); limit > 0 && len(keys) >= limit {
 					break
 				}
+			}
+			if limit > 0 && len(keys) == limit {
+				fmt.Fprintf(a.io.Stderr, "showing the first %d keys; --limit 0 lists them all\n", limit)
 			}
 			if a.output == "json" {
 				return printJSON(a.io.Stdout, keys)
@@ -170,7 +176,7 @@ func (a *app) keysList() *cobra.Command {
 	f.StringVar(&p.Status, "status", "", "only keys in this state: active, revoked or expired")
 	f.StringVar(&p.Type, "type", "", "only keys of this type")
 	f.StringVarP(&p.Query, "query", "q", "", "only keys whose name starts with this (case-insensitive)")
-	f.IntVar(&limit, "limit", 0, "list at most this many keys (0: all)")
+	f.IntVar(&limit, "limit", 50, "list at most this many keys (0: all)")
 	f.IntVar(&p.Limit, "page-size", 0, "keys per request, 1-100 (default the API's)")
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"active", "revoked", "expired"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
