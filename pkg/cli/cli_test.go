@@ -112,4 +112,3 @@ func TestTablesShowControlCharactersEscaped(t *testing.T) {
 		t.Errorf("a name's control characters reached the terminal: %q", b.String())
 	}
 }
-
