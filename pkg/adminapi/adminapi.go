@@ -89,9 +89,6 @@ func keyID(req events.APIGatewayProxyRequest) string { return req.PathParameters
 
 func createKey(svc Creator) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeWrite); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		var in apikey.CreateInput
 		if err := apigw.DecodeJSON(req, &in); err != nil {
 			return events.APIGatewayProxyResponse{}, err
@@ -106,9 +103,6 @@ func createKey(svc Creator) apigw.Handler {
 
 func listKeys(svc Reader) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeRead); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		if err := apigw.KnownQuery(req, "limit", "cursor", "status", "type", "q"); err != nil {
 			return events.APIGatewayProxyResponse{}, err
 		}
@@ -132,9 +126,6 @@ func listKeys(svc Reader) apigw.Handler {
 
 func getKey(svc Reader) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeRead); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		k, err := svc.Get(ctx, c, keyID(req))
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, err
@@ -145,9 +136,6 @@ func getKey(svc Reader) apigw.Handler {
 
 func updateKey(svc Editor) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeWrite); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		ifMatch, err := apigw.ParseIfMatch(req)
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, err
@@ -166,9 +154,6 @@ func updateKey(svc Editor) apigw.Handler {
 
 func rotateKey(svc Editor) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeWrite); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		ifMatch, err := apigw.ParseIfMatch(req)
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, err
@@ -187,9 +172,6 @@ func rotateKey(svc Editor) apigw.Handler {
 
 func revokeKey(svc Revoker) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeRevoke); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		k, err := svc.Revoke(ctx, c, keyID(req))
 		if err != nil {
 			return events.APIGatewayProxyResponse{}, err
@@ -211,9 +193,6 @@ type BatchRevokeOutput struct {
 
 func batchRevoke(svc Revoker) apigw.Handler {
 	return func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		if err := apikey.RequireScope(c, apikey.ScopeRevoke); err != nil {
-			return events.APIGatewayProxyResponse{}, err
-		}
 		var in BatchRevokeInput
 		if err := apigw.DecodeJSON(req, &in); err != nil {
 			return events.APIGatewayProxyResponse{}, err

@@ -228,12 +228,12 @@ func fuzzServe(t *testing.T, r *apigw.Router, req events.APIGatewayProxyRequest)
 		msg, _ := e["message"].(string)
 		wholeBody := strings.HasPrefix(msg, "the request body") || strings.HasPrefix(msg, "a JSON request body")
 		switch {
-		case code == apikey.ECodePayloadTooLarge || code == apikey.ECodeUnsupportedMedia:
-		case code == apikey.ECodeNameTaken && strings.HasPrefix(msg, "name:"):
-		case code == apikey.ECodeInvalid && (field != "" || wholeBody):
-		case code == apikey.ECodeForbidden && field != "":
-		case code == apikey.ECodeConflict || code == apikey.ECodePreconditionFailed ||
-			code == apikey.ECodeDefaultImmutable || code == apikey.ECodeNotFound:
+		case code == apigw.CodePayloadTooLarge || code == apigw.CodeUnsupportedMedia:
+		case code == string(apikey.ECodeNameTaken) && strings.HasPrefix(msg, "name:"):
+		case code == string(apikey.ECodeInvalid) && (field != "" || wholeBody):
+		case code == string(apikey.ECodeForbidden) && field != "":
+		case code == string(apikey.ECodeConflict) || code == string(apikey.ECodePreconditionFailed) ||
+			code == string(apikey.ECodeDefaultImmutable) || code == string(apikey.ECodeNotFound):
 			// about the key's state, not about a field of the request
 		default:
 			t.Fatalf("status %d names no field: %s (body %q)", resp.StatusCode, resp.Body, clipBody(req.Body))

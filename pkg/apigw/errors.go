@@ -6,6 +6,7 @@ package apigw
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -14,28 +15,43 @@ import (
 )
 
 // statusByCode is the one table mapping domain error codes to HTTP statuses.
-var statusByCode = map[string]int{
+var statusByCode = map[apikey.Code]int{
 	apikey.ECodeInvalid:             http.StatusBadRequest,
 	apikey.ECodeUnauthorized:        http.StatusUnauthorized,
 	apikey.ECodeForbidden:           http.StatusForbidden,
 	apikey.ECodeNotFound:            http.StatusNotFound,
-	apikey.ECodeMethodNotAllowed:    http.StatusMethodNotAllowed,
 	apikey.ECodeNameTaken:           http.StatusConflict,
 	apikey.ECodeDefaultImmutable:    http.StatusConflict,
 	apikey.ECodeConflict:            http.StatusConflict,
 	apikey.ECodeTenantAlreadyExists: http.StatusConflict,
 	apikey.ECodePreconditionFailed:  http.StatusPreconditionFailed,
-	apikey.ECodePayloadTooLarge:     http.StatusRequestEntityTooLarge,
-	apikey.ECodeUnsupportedMedia:    http.StatusUnsupportedMediaType,
 	apikey.ECodeUnavailable:         http.StatusServiceUnavailable,
 	apikey.ECodeInternal:            http.StatusInternalServerError,
 }
 
-// internalMessage is the only thing a caller learns about an internal error.
-const internalMessage = "internal error"
+// Transport codes: refusals of the HTTP exchange itself, before a request
+// reaches the domain. They are this layer's own, never apikey.Codes.
+const (
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeUnsupportedMedia = "unsupported_media_type"
+	CodePayloadTooLarge  = "payload_too_large"
+	CodeRouteNotFound    = "not_found"
+)
 
-// Status returns the HTTP status for a domain error code; unknown codes are 500.
-func Status(code string) int {
+// TransportError refuses a request at the HTTP layer: a route or method
+// that does not exist, a body that is too large or not JSON.
+type TransportError struct {
+	Status  int
+	Code    string
+	Message string
+	allow   string // the Allow header of a 405
+}
+
+func (e *TransportError) Error() string { return e.Code + ": " + e.Message }
+
+// statusFor returns the HTTP status for a domain error code; unknown codes
+// are 500.
+func statusFor(code apikey.Code) int {
 	if s, ok := statusByCode[code]; ok {
 		return s
 	}
@@ -44,38 +60,33 @@ func Status(code string) int {
 
 // errorBody is the public JSON error: {"error":{"code","message","field"?}}.
 type errorBody struct {
-	Error errorDetail `json:"error"`
+	Error apikey.ErrorBody `json:"error"`
 }
 
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+// internalBody is all a caller learns of an internal error.
+var internalBody = apikey.ErrorBody{Code: string(apikey.ECodeInternal), Message: apikey.InternalMessage}
 
 // classify returns the public form of err and whether it is internal (and so
-// must be logged, with its text kept from the caller). Only *apikey.Error
-// values with a known, non-internal code are shown as they are.
-func classify(err error) (status int, body errorDetail, internal bool) {
+// must be logged, with its text kept from the caller). Only transport errors
+// and *apikey.Error values with a known, non-internal code are shown as they
+// are.
+func classify(err error) (status int, body apikey.ErrorBody, internal bool) {
+	var te *TransportError
+	if errors.As(err, &te) {
+		return te.Status, apikey.ErrorBody{Code: te.Code, Message: te.Message}, false
+	}
 	e, ok := apikey.AsError(err)
 	if !ok || e.Code == apikey.ECodeInternal {
-		return http.StatusInternalServerError, errorDetail{Code: apikey.ECodeInternal, Message: internalMessage}, true
+		return http.StatusInternalServerError, internalBody, true
 	}
 	status, known := statusByCode[e.Code]
 	if !known {
-		return http.StatusInternalServerError, errorDetail{Code: apikey.ECodeInternal, Message: internalMessage}, true
+		return http.StatusInternalServerError, internalBody, true
 	}
-	return status, errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}, false
+	return status, e.Public(), false
 }
 
-// ErrorResponse turns err into its HTTP response. It does not log: the Router
-// logs internal errors once, in its access-log line.
-func ErrorResponse(err error) events.APIGatewayProxyResponse {
-	status, body, _ := classify(err)
-	return errorResponse(status, body)
-}
-
-func errorResponse(status int, body errorDetail) events.APIGatewayProxyResponse {
+func errorResponse(status int, body apikey.ErrorBody) events.APIGatewayProxyResponse {
 	b, err := json.Marshal(errorBody{Error: body})
 	if err != nil { // cannot happen: strings only
 		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)

@@ -46,7 +46,7 @@ func TestAHeaderSentTwiceIsAList(t *testing.T) {
 	}
 	for range 50 {
 		var v map[string]any
-		if err := DecodeJSON(ct, &v); apikey.ErrorCode(err) != apikey.ECodeUnsupportedMedia {
+		if err := DecodeJSON(ct, &v); !isTransport(err, CodeUnsupportedMedia) {
 			t.Fatalf("two Content-Types: err = %v, want unsupported_media_type", err)
 		}
 	}

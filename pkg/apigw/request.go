@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"reflect"
 	"slices"
 	"strconv"
@@ -220,7 +222,7 @@ func DecodeOptionalJSON(req events.APIGatewayProxyRequest, v any) error {
 }
 
 func tooLarge() error {
-	return apikey.Errorf(apikey.ECodePayloadTooLarge, "the request body must be at most %d bytes", MaxBodyBytes)
+	return &TransportError{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge, Message: fmt.Sprintf("the request body must be at most %d bytes", MaxBodyBytes)}
 }
 
 // readBody returns the raw body, base64-decoded when API Gateway encoded it.
@@ -250,7 +252,7 @@ func checkContentType(req events.APIGatewayProxyRequest) error {
 	if !hasHeader(req, "Content-Type") {
 		return nil
 	}
-	unsupported := apikey.Errorf(apikey.ECodeUnsupportedMedia, "the request body must be application/json")
+	unsupported := &TransportError{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia, Message: "the request body must be application/json"}
 	mt, params, err := mime.ParseMediaType(Header(req, "Content-Type"))
 	if err != nil {
 		return unsupported

@@ -30,20 +30,23 @@ func authorized(scopes any) events.APIGatewayProxyRequest {
 	}
 }
 
-// wantError checks that err is a domain error with the given code and field
-// and that it maps to status.
-func wantError(t *testing.T, err error, code, field string, status int) {
+// wantError checks that err is shown to the caller with the given code,
+// field and status.
+func wantError[C ~string](t *testing.T, err error, code C, field string, status int) {
 	t.Helper()
-	e, ok := apikey.AsError(err)
-	if !ok {
-		t.Fatalf("error = %v (%T), want *apikey.Error %s", err, err, code)
+	got, body, internal := classify(err)
+	if internal {
+		t.Fatalf("error = %v (%T), want %s", err, err, code)
 	}
-	if e.Code != code || e.Field != field {
-		t.Fatalf("error = %q field %q (%s), want %q field %q", e.Code, e.Field, e.Message, code, field)
+	if body.Code != string(code) || body.Field != field || got != status {
+		t.Fatalf("error = %d %q field %q (%s), want %d %q field %q", got, body.Code, body.Field, body.Message, status, code, field)
 	}
-	if got := Status(e.Code); got != status {
-		t.Fatalf("Status(%q) = %d, want %d", e.Code, got, status)
-	}
+}
+
+// isTransport reports whether err is the transport error code.
+func isTransport(err error, code string) bool {
+	var te *TransportError
+	return errors.As(err, &te) && te.Code == code
 }
 
 func TestCallerFrom(t *testing.T) {
@@ -141,27 +144,27 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "JSONWithCharsetAccepted", body: `{"name":"x"}`, contentType: "application/json; charset=UTF-8"},
 		{name: "VendorJSONAccepted", body: `{"name":"x"}`, contentType: "application/merge-patch+json"},
 		{name: "TrailingWhitespaceAccepted", body: "{\"name\":\"x\"}\n\n"},
-		{name: "EmptyBodyIsInvalid", body: "", code: apikey.ECodeInvalid, status: 400},
-		{name: "WhitespaceBodyIsInvalid", body: " \n\t", code: apikey.ECodeInvalid, status: 400},
-		{name: "SyntaxErrorIsInvalid", body: `{"name":}`, code: apikey.ECodeInvalid, status: 400},
-		{name: "TruncatedIsInvalid", body: `{"name":"x"`, code: apikey.ECodeInvalid, status: 400},
-		{name: "NullIsInvalid", body: `null`, code: apikey.ECodeInvalid, status: 400},
-		{name: "ArrayIsInvalid", body: `[{"name":"x"}]`, code: apikey.ECodeInvalid, status: 400},
-		{name: "UnknownFieldIsNamed", body: `{"name":"x","tenantId":"globex"}`, code: apikey.ECodeInvalid, field: "tenantId", status: 400},
-		{name: "NestedUnknownFieldIsNamed", body: `{"allowList":{"ipz":[]}}`, code: apikey.ECodeInvalid, field: "ipz", status: 400},
-		{name: "WrongTypeIsNamed", body: `{"name":42}`, code: apikey.ECodeInvalid, field: "name", status: 400},
-		{name: "NestedWrongTypeIsNamed", body: `{"allowList":{"ips":[1]}}`, code: apikey.ECodeInvalid, field: "allowList.ips", status: 400},
-		{name: "OverflowIsNamed", body: `{"gracePeriodSeconds":1e30}`, code: apikey.ECodeInvalid, field: "gracePeriodSeconds", status: 400},
-		{name: "MapValueTypeIsNamed", body: `{"metadata":{"a":1}}`, code: apikey.ECodeInvalid, field: "metadata", status: 400},
-		{name: "TrailingDataIsInvalid", body: `{"name":"x"}{"name":"y"}`, code: apikey.ECodeInvalid, status: 400},
-		{name: "TrailingGarbageIsInvalid", body: `{"name":"x"} x`, code: apikey.ECodeInvalid, status: 400},
-		{name: "BadBase64IsInvalid", body: "%%%", base64: true, code: apikey.ECodeInvalid, status: 400},
-		{name: "OversizeIsTooLarge", body: big, code: apikey.ECodePayloadTooLarge, status: 413},
-		{name: "OversizeBase64IsTooLarge", body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, code: apikey.ECodePayloadTooLarge, status: 413},
-		{name: "FormContentTypeIsUnsupported", body: `{"name":"x"}`, contentType: "application/x-www-form-urlencoded", code: apikey.ECodeUnsupportedMedia, status: 415},
-		{name: "TextContentTypeIsUnsupported", body: `{"name":"x"}`, contentType: "text/plain", code: apikey.ECodeUnsupportedMedia, status: 415},
-		{name: "Latin1CharsetIsUnsupported", body: `{"name":"x"}`, contentType: "application/json; charset=iso-8859-1", code: apikey.ECodeUnsupportedMedia, status: 415},
-		{name: "MalformedContentTypeIsUnsupported", body: `{"name":"x"}`, contentType: "application/json; ;", code: apikey.ECodeUnsupportedMedia, status: 415},
+		{name: "EmptyBodyIsInvalid", body: "", code: string(apikey.ECodeInvalid), status: 400},
+		{name: "WhitespaceBodyIsInvalid", body: " \n\t", code: string(apikey.ECodeInvalid), status: 400},
+		{name: "SyntaxErrorIsInvalid", body: `{"name":}`, code: string(apikey.ECodeInvalid), status: 400},
+		{name: "TruncatedIsInvalid", body: `{"name":"x"`, code: string(apikey.ECodeInvalid), status: 400},
+		{name: "NullIsInvalid", body: `null`, code: string(apikey.ECodeInvalid), status: 400},
+		{name: "ArrayIsInvalid", body: `[{"name":"x"}]`, code: string(apikey.ECodeInvalid), status: 400},
+		{name: "UnknownFieldIsNamed", body: `{"name":"x","tenantId":"globex"}`, code: string(apikey.ECodeInvalid), field: "tenantId", status: 400},
+		{name: "NestedUnknownFieldIsNamed", body: `{"allowList":{"ipz":[]}}`, code: string(apikey.ECodeInvalid), field: "ipz", status: 400},
+		{name: "WrongTypeIsNamed", body: `{"name":42}`, code: string(apikey.ECodeInvalid), field: "name", status: 400},
+		{name: "NestedWrongTypeIsNamed", body: `{"allowList":{"ips":[1]}}`, code: string(apikey.ECodeInvalid), field: "allowList.ips", status: 400},
+		{name: "OverflowIsNamed", body: `{"gracePeriodSeconds":1e30}`, code: string(apikey.ECodeInvalid), field: "gracePeriodSeconds", status: 400},
+		{name: "MapValueTypeIsNamed", body: `{"metadata":{"a":1}}`, code: string(apikey.ECodeInvalid), field: "metadata", status: 400},
+		{name: "TrailingDataIsInvalid", body: `{"name":"x"}{"name":"y"}`, code: string(apikey.ECodeInvalid), status: 400},
+		{name: "TrailingGarbageIsInvalid", body: `{"name":"x"} x`, code: string(apikey.ECodeInvalid), status: 400},
+		{name: "BadBase64IsInvalid", body: "%%%", base64: true, code: string(apikey.ECodeInvalid), status: 400},
+		{name: "OversizeIsTooLarge", body: big, code: CodePayloadTooLarge, status: 413},
+		{name: "OversizeBase64IsTooLarge", body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, code: CodePayloadTooLarge, status: 413},
+		{name: "FormContentTypeIsUnsupported", body: `{"name":"x"}`, contentType: "application/x-www-form-urlencoded", code: CodeUnsupportedMedia, status: 415},
+		{name: "TextContentTypeIsUnsupported", body: `{"name":"x"}`, contentType: "text/plain", code: CodeUnsupportedMedia, status: 415},
+		{name: "Latin1CharsetIsUnsupported", body: `{"name":"x"}`, contentType: "application/json; charset=iso-8859-1", code: CodeUnsupportedMedia, status: 415},
+		{name: "MalformedContentTypeIsUnsupported", body: `{"name":"x"}`, contentType: "application/json; ;", code: CodeUnsupportedMedia, status: 415},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,27 +281,24 @@ func TestQuery(t *testing.T) {
 }
 
 func TestStatusTable(t *testing.T) {
-	cases := map[string]int{
+	cases := map[apikey.Code]int{
 		apikey.ECodeInvalid:             400,
 		apikey.ECodeUnauthorized:        401,
 		apikey.ECodeForbidden:           403,
 		apikey.ECodeNotFound:            404,
-		apikey.ECodeMethodNotAllowed:    405,
 		apikey.ECodeNameTaken:           409,
 		apikey.ECodeDefaultImmutable:    409,
 		apikey.ECodeConflict:            409,
 		apikey.ECodeTenantAlreadyExists: 409,
 		apikey.ECodePreconditionFailed:  412,
-		apikey.ECodePayloadTooLarge:     413,
-		apikey.ECodeUnsupportedMedia:    415,
 		apikey.ECodeInternal:            500,
 		apikey.ECodeUnavailable:         503,
 		"some_new_code":                 500,
 	}
 	for code, want := range cases {
-		t.Run(code, func(t *testing.T) {
-			if got := Status(code); got != want {
-				t.Fatalf("Status(%q) = %d, want %d", code, got, want)
+		t.Run(string(code), func(t *testing.T) {
+			if got := statusFor(code); got != want {
+				t.Fatalf("statusFor(%q) = %d, want %d", code, got, want)
 			}
 		})
 	}
@@ -319,7 +319,7 @@ func wireErrorOf(t *testing.T, resp events.APIGatewayProxyResponse) map[string]s
 
 func TestErrorResponse(t *testing.T) {
 	t.Run("DomainErrorShowsCodeMessageAndField", func(t *testing.T) {
-		resp := ErrorResponse(apikey.Invalid("name", "is required"))
+		resp := responseFor(apikey.Invalid("name", "is required"))
 		if resp.StatusCode != 400 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -332,19 +332,19 @@ func TestErrorResponse(t *testing.T) {
 		}
 	})
 	t.Run("FieldOmittedWhenUnset", func(t *testing.T) {
-		resp := ErrorResponse(apikey.ErrNotFound)
+		resp := responseFor(apikey.ErrNotFound)
 		if strings.Contains(resp.Body, "field") || resp.StatusCode != 404 {
 			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("WrappedDomainErrorKeepsItsCode", func(t *testing.T) {
-		resp := ErrorResponse(fmt.Errorf("load key: %w", apikey.ErrPrecondition))
+		resp := responseFor(fmt.Errorf("load key: %w", apikey.ErrPrecondition))
 		if resp.StatusCode != 412 || wireErrorOf(t, resp)["code"] != "precondition_failed" {
 			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("UnavailableSaysRetryAfter", func(t *testing.T) {
-		resp := ErrorResponse(apikey.Errorf(apikey.ECodeUnavailable, "try again"))
+		resp := responseFor(apikey.Errorf(apikey.ECodeUnavailable, "try again"))
 		if resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" {
 			t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
 		}
@@ -359,7 +359,7 @@ func TestErrorResponse(t *testing.T) {
 	}
 	for _, tc := range hidden {
 		t.Run("HidesDetailOf"+tc.name, func(t *testing.T) {
-			resp := ErrorResponse(tc.err)
+			resp := responseFor(tc.err)
 			if resp.StatusCode != 500 || resp.Body != `{"error":{"code":"internal","message":"internal error"}}` {
 				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
@@ -399,4 +399,10 @@ func TestKnownQueryAndQueryLimit(t *testing.T) {
 			t.Errorf("limit %q: err = %v, want invalid_request", v, err)
 		}
 	}
+}
+
+// responseFor is the response the router writes for err.
+func responseFor(err error) events.APIGatewayProxyResponse {
+	status, body, _ := classify(err)
+	return errorResponse(status, body)
 }

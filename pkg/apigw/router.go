@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -22,45 +23,58 @@ import (
 // error becomes 500 internal and is logged.
 type Handler func(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error)
 
-// Route binds a handler to an HTTP method and an API Gateway resource
-// template, such as "/v1/keys/{keyId}". A Public route has no authorizer in
-// front of it (Auth: {Authorizer: NONE} in the template): its handler gets a
-// zero Caller and must serve the same answer to everyone.
+// Route binds a handler to one of keyward's own routes (apikey.AdminRoutes):
+// an HTTP method and an API Gateway resource template, such as
+// "/v1/keys/{keyId}".
 type Route struct {
 	Method   string
 	Resource string
 	Handler  Handler
-	Public   bool
 }
 
 // Router dispatches proxy events on HTTPMethod and Resource, authenticates
 // the caller from the authorizer context, and writes one access-log line per
 // request.
 type Router struct {
-	routes map[string]map[string]Route // resource → method → route
+	routes map[string]map[string]bound // resource → method → handler
 	log    *slog.Logger
 	now    func() time.Time
 }
 
+// bound is a route's handler, the scope its table entry requires, and
+// whether the entry is public (no authorizer in front of it: the handler gets
+// a zero Caller and must answer the same to everyone).
+type bound struct {
+	handler Handler
+	scope   string
+	public  bool
+}
+
 // NewRouter returns a router over routes, logging to log (slog.Default when
-// nil). It panics on a duplicate or incomplete route: that is a wiring bug.
+// nil). Each route's required scope comes from apikey.AdminRoutes. It panics
+// on a duplicate or incomplete route or one the table lacks: that is a
+// wiring bug.
 func NewRouter(log *slog.Logger, routes ...Route) *Router {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Router{routes: map[string]map[string]Route{}, log: log, now: time.Now}
+	r := &Router{routes: map[string]map[string]bound{}, log: log, now: time.Now}
 	for _, rt := range routes {
 		if rt.Method == "" || rt.Resource == "" || rt.Handler == nil {
 			panic(fmt.Sprintf("apigw: incomplete route %q %q", rt.Method, rt.Resource))
 		}
 		m := strings.ToUpper(rt.Method)
+		entry, ok := apikey.AdminRoute(m, rt.Resource)
+		if !ok {
+			panic(fmt.Sprintf("apigw: %s %s is not in apikey's route table", m, rt.Resource))
+		}
 		if r.routes[rt.Resource] == nil {
-			r.routes[rt.Resource] = map[string]Route{}
+			r.routes[rt.Resource] = map[string]bound{}
 		}
 		if _, dup := r.routes[rt.Resource][m]; dup {
 			panic(fmt.Sprintf("apigw: duplicate route %s %s", m, rt.Resource))
 		}
-		r.routes[rt.Resource][m] = rt
+		r.routes[rt.Resource][m] = bound{handler: rt.Handler, scope: entry.Scope, public: entry.Public}
 	}
 	return r
 }
@@ -74,13 +88,13 @@ func (r *Router) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	code := ""
 	if err != nil {
 		var status int
-		var body errorDetail
+		var body apikey.ErrorBody
 		status, body, internal = classify(err)
 		resp = errorResponse(status, body)
 		code = body.Code
-		var na *notAllowedError
-		if errors.As(err, &na) {
-			resp.Headers["Allow"] = na.allow
+		var te *TransportError
+		if errors.As(err, &te) && te.allow != "" {
+			resp.Headers["Allow"] = te.allow
 		}
 	}
 	if resp.Headers == nil {
@@ -93,23 +107,31 @@ func (r *Router) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	return resp, nil
 }
 
-// dispatch finds the route, authenticates the caller and runs the handler,
-// turning a panic into an internal error.
+// dispatch finds the route, authenticates the caller, checks the route's
+// scope (before anything reads the body, so a key without it learns nothing
+// from validation) and runs the handler, turning a panic into an internal
+// error.
 func (r *Router) dispatch(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
 	methods, ok := r.routes[req.Resource]
 	if !ok {
-		return resp, apikey.Errorf(apikey.ECodeRouteNotFound, "no such route")
+		return resp, &TransportError{Status: http.StatusNotFound, Code: CodeRouteNotFound, Message: "no such route"}
 	}
-	rt, ok := methods[strings.ToUpper(req.HTTPMethod)]
+	b, ok := methods[strings.ToUpper(req.HTTPMethod)]
 	if !ok {
-		return resp, &notAllowedError{
-			err:   apikey.Errorf(apikey.ECodeMethodNotAllowed, "%s is not allowed on this resource", req.HTTPMethod),
-			allow: strings.Join(slices.Sorted(maps.Keys(methods)), ", "),
+		return resp, &TransportError{
+			Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s is not allowed on this resource", req.HTTPMethod),
+			allow:   strings.Join(slices.Sorted(maps.Keys(methods)), ", "),
 		}
 	}
 	var c apikey.Caller
-	if !rt.Public {
+	if !b.public {
 		if c, err = CallerFrom(req); err != nil {
+			return resp, err
+		}
+	}
+	if b.scope != "" {
+		if err := apikey.RequireScope(c, b.scope); err != nil {
 			return resp, err
 		}
 	}
@@ -118,17 +140,8 @@ func (r *Router) dispatch(ctx context.Context, req events.APIGatewayProxyRequest
 			err = &panicError{value: p, stack: debug.Stack()}
 		}
 	}()
-	return rt.Handler(ctx, req, c)
+	return b.handler(ctx, req, c)
 }
-
-// notAllowedError is method_not_allowed with the Allow header's value.
-type notAllowedError struct {
-	err   *apikey.Error
-	allow string
-}
-
-func (e *notAllowedError) Error() string { return e.err.Error() }
-func (e *notAllowedError) Unwrap() error { return e.err }
 
 // panicError carries a handler panic to the access log as an internal error.
 type panicError struct {

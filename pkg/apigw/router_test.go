@@ -187,7 +187,7 @@ func TestPublicRouteNeedsNoAuthorizerContext(t *testing.T) {
 		return JSON(200, map[string]string{"ok": "yes"})
 	}
 	r := NewRouter(nil,
-		Route{Method: "GET", Resource: "/v1/openapi.json", Handler: h, Public: true},
+		Route{Method: "GET", Resource: "/v1/openapi.json", Handler: h}, // Public in apikey's route table
 		Route{Method: "GET", Resource: "/v1/keys", Handler: h})
 	resp, _ := r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/openapi.json"})
 	if resp.StatusCode != 200 || got.KeyID != "" || got.TenantID != "" {
@@ -196,5 +196,46 @@ func TestPublicRouteNeedsNoAuthorizerContext(t *testing.T) {
 	resp, _ = r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/keys"})
 	if resp.StatusCode != 401 {
 		t.Errorf("a route that is not public, without an authorizer context: %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestNewRouterRefusesRoutesOutsideTheTable(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic on a route apikey's table lacks")
+		}
+	}()
+	h := func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		return JSON(200, nil)
+	}
+	NewRouter(nil, Route{"PUT", "/v1/keys", h})
+}
+
+// TestRouterChecksTheTableScopeBeforeTheHandler: a key without the route's
+// scope is refused before the handler reads the body, so a malformed body
+// tells it nothing; a route whose scope is empty admits any valid key.
+func TestRouterChecksTheTableScopeBeforeTheHandler(t *testing.T) {
+	reached := 0
+	h := func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		reached++
+		return JSON(200, nil)
+	}
+	r := NewRouter(slog.New(slog.DiscardHandler), Route{"PATCH", "/v1/keys/{keyId}", h}, Route{"GET", "/v1/whoami", h})
+	for _, c := range []struct {
+		method, resource, scopes string
+		status                   int
+	}{
+		{"PATCH", "/v1/keys/{keyId}", "keys:read", 403},
+		{"PATCH", "/v1/keys/{keyId}", "keys:write", 200},
+		{"PATCH", "/v1/keys/{keyId}", "keys:admin", 200},
+		{"GET", "/v1/whoami", "audit:read", 200},
+	} {
+		reached = 0
+		req := authorized(c.scopes)
+		req.HTTPMethod, req.Resource, req.Body = c.method, c.resource, "{not json"
+		resp, _ := r.Handle(context.Background(), req)
+		if resp.StatusCode != c.status || (reached == 1) != (c.status == 200) {
+			t.Errorf("%s %s with %s: %d (handler ran %d times), want %d", c.method, c.resource, c.scopes, resp.StatusCode, reached, c.status)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package apikey
 
 import (
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -119,48 +118,28 @@ func cidrWithin(s string, outer []string) bool {
 	}
 	for _, o := range outer {
 		op, err := parseCIDR(o)
-		if err != nil {
-			continue
-		}
-		if prefixWithin(in, op) {
+		if err == nil && prefixWithin(in, op) {
 			return true
 		}
 	}
 	return false
 }
 
-// prefixWithin reports whether every address of in is in outer. IPv4-mapped
-// IPv6 prefixes compare as their IPv4 form.
+// prefixWithin reports whether every address of in is in outer. Both come
+// from parseCIDR, so IPv4-mapped prefixes are already in IPv4 form.
 func prefixWithin(in, outer netip.Prefix) bool {
-	in, outer = unmapPrefix(in), unmapPrefix(outer)
 	return in.Addr().Is4() == outer.Addr().Is4() && outer.Bits() <= in.Bits() && outer.Contains(in.Addr())
 }
 
-func unmapPrefix(p netip.Prefix) netip.Prefix {
-	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-		return netip.PrefixFrom(a.Unmap(), p.Bits()-96).Masked()
-	}
-	return p
-}
-
 // originWithin reports whether every origin the pattern o matches is matched
-// by one of outer: the same pattern, or a wildcard *.suffix covering it.
+// by one of outer.
 func originWithin(o string, outer []string) bool {
+	in, ok := parseOriginPattern(o)
+	if !ok {
+		return false
+	}
 	for _, c := range outer {
-		if o == c {
-			return true
-		}
-		suffix, ok := strings.CutPrefix(c, "*.")
-		if !ok {
-			continue
-		}
-		host := o
-		if rest, wild := strings.CutPrefix(o, "*."); wild {
-			host = "x." + rest // *.a.example.com sits inside *.example.com; *.example.com does not
-		} else if rest, ok := strings.CutPrefix(o, "https://"); ok {
-			host, _, _ = strings.Cut(rest, ":")
-		}
-		if strings.HasSuffix(host, "."+suffix) {
+		if op, ok := parseOriginPattern(c); ok && in.within(op) {
 			return true
 		}
 	}

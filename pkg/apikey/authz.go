@@ -7,25 +7,46 @@ type RouteScope struct {
 	Method string
 	Path   string
 	Scope  string
+	// Function is the template logical ID of the function serving one of
+	// keyward's own routes; empty for a protected API's route.
+	Function string
+	// Public marks one of keyward's own routes served without a key (its Api
+	// event has Auth: {Authorizer: NONE}); it answers the same to everyone
+	// and changes nothing.
+	Public bool
 }
 
-// adminRoutes are keyward's own routes and the scope each needs.
+// adminRoutes is the one declaration of keyward's own routes: the router
+// checks the scope before reading a body, the authorizer builds its
+// policies from it, and the template checks hold template.yaml's Api events
+// to it. A new route is one line here (and its handler).
 var adminRoutes = []RouteScope{
-	{Method: "POST", Path: "/v1/keys", Scope: ScopeWrite},
-	{Method: "PATCH", Path: "/v1/keys/{keyId}", Scope: ScopeWrite},
-	{Method: "POST", Path: "/v1/keys/{keyId}/rotate", Scope: ScopeWrite},
-	{Method: "GET", Path: "/v1/keys", Scope: ScopeRead},
-	{Method: "GET", Path: "/v1/keys/{keyId}", Scope: ScopeRead},
-	{Method: "DELETE", Path: "/v1/keys/{keyId}", Scope: ScopeRevoke},
-	{Method: "POST", Path: "/v1/keys/batch-revoke", Scope: ScopeRevoke},
-	{Method: "GET", Path: "/v1/audit", Scope: ScopeAuditRead},
-	{Method: "POST", Path: "/v1/verify", Scope: ScopeVerify},
-	{Method: "GET", Path: "/v1/whoami", Scope: ""},
+	{Method: "POST", Path: "/v1/keys", Scope: ScopeWrite, Function: "CreateFunction"},
+	{Method: "GET", Path: "/v1/keys", Scope: ScopeRead, Function: "ListFunction"},
+	{Method: "GET", Path: "/v1/keys/{keyId}", Scope: ScopeRead, Function: "ListFunction"},
+	{Method: "PATCH", Path: "/v1/keys/{keyId}", Scope: ScopeWrite, Function: "EditFunction"},
+	{Method: "POST", Path: "/v1/keys/{keyId}/rotate", Scope: ScopeWrite, Function: "EditFunction"},
+	{Method: "DELETE", Path: "/v1/keys/{keyId}", Scope: ScopeRevoke, Function: "RevokeFunction"},
+	{Method: "POST", Path: "/v1/keys/batch-revoke", Scope: ScopeRevoke, Function: "RevokeFunction"},
+	{Method: "GET", Path: "/v1/audit", Scope: ScopeAuditRead, Function: "AuditFunction"},
+	{Method: "POST", Path: "/v1/verify", Scope: ScopeVerify, Function: "VerifyFunction"},
+	{Method: "GET", Path: "/v1/whoami", Scope: "", Function: "VerifyFunction"},
+	{Method: "GET", Path: "/v1/openapi.json", Scope: "", Function: "VerifyFunction", Public: true},
 }
 
-// AdminRoutes returns keyward's own routes and the scope each needs
-// keys:admin implies every one of them (see HasScope).
+// AdminRoutes returns keyward's own routes, the scope each needs and the
+// function serving it. keys:admin implies every one of them (see HasScope).
 func AdminRoutes() []RouteScope { return append([]RouteScope(nil), adminRoutes...) }
+
+// AdminRoute returns the entry of keyward's own route method path.
+func AdminRoute(method, path string) (RouteScope, bool) {
+	for _, r := range adminRoutes {
+		if r.Method == method && r.Path == path {
+			return r, true
+		}
+	}
+	return RouteScope{}, false
+}
 
 // Allows reports whether a key holding scopes may call the route.
 func (r RouteScope) Allows(scopes []string) bool {

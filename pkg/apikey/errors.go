@@ -5,31 +5,32 @@ import (
 	"fmt"
 )
 
-// Error codes. Exactly one place (the API Gateway adapter) maps them to HTTP
-// status codes and the public JSON error body.
+// Code is a domain error code: what went wrong in keyward's own terms.
+// Exactly one place (the API Gateway adapter) maps codes to HTTP statuses;
+// refusals of the HTTP exchange itself (method, media type, body size) are
+// that adapter's own codes, not these.
+type Code string
+
+// Domain error codes.
 const (
-	ECodeInvalid             = "invalid_request"
-	ECodeUnauthorized        = "unauthorized"
-	ECodeForbidden           = "forbidden"
-	ECodeNotFound            = "not_found"
-	ECodeNameTaken           = "name_taken"
-	ECodeDefaultImmutable    = "default_key_immutable"
-	ECodeConflict            = "conflict"
-	ECodePreconditionFailed  = "precondition_failed"
-	ECodePayloadTooLarge     = "payload_too_large"
-	ECodeUnavailable         = "unavailable"
-	ECodeInternal            = "internal"
-	ECodeUnsupportedMedia    = "unsupported_media_type"
-	ECodeMethodNotAllowed    = "method_not_allowed"
-	ECodeRouteNotFound       = "not_found"
-	ECodeTenantAlreadyExists = "tenant_exists"
+	ECodeInvalid             Code = "invalid_request"
+	ECodeUnauthorized        Code = "unauthorized"
+	ECodeForbidden           Code = "forbidden"
+	ECodeNotFound            Code = "not_found"
+	ECodeNameTaken           Code = "name_taken"
+	ECodeDefaultImmutable    Code = "default_key_immutable"
+	ECodeConflict            Code = "conflict"
+	ECodePreconditionFailed  Code = "precondition_failed"
+	ECodeUnavailable         Code = "unavailable"
+	ECodeInternal            Code = "internal"
+	ECodeTenantAlreadyExists Code = "tenant_exists"
 )
 
 // Error is the domain error: a code, a public message safe to show a caller,
 // and optionally the request field it concerns. Anything that is not an
 // *Error is an internal error and is never shown to a caller.
 type Error struct {
-	Code    string
+	Code    Code
 	Message string
 	Field   string
 }
@@ -38,11 +39,11 @@ func (e *Error) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
 	}
-	return e.Code + ": " + e.Message
+	return string(e.Code) + ": " + e.Message
 }
 
 // Errorf returns a domain error with a formatted public message.
-func Errorf(code, format string, args ...any) *Error {
+func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -52,7 +53,7 @@ func Invalid(field, format string, args ...any) *Error {
 }
 
 // ErrorCode returns the code of err if it wraps an *Error, else ECodeInternal.
-func ErrorCode(err error) string {
+func ErrorCode(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -65,6 +66,19 @@ func AsError(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// ErrorBody is the one public form of an error, in every response that
+// carries one: {"code","message","field"?}.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Public is what a caller may see of e.
+func (e *Error) Public() ErrorBody {
+	return ErrorBody{Code: string(e.Code), Message: e.Message, Field: e.Field}
 }
 
 // Sentinel-like constructors used across packages.

@@ -477,35 +477,9 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
 	}
-	if in.Type != nil {
-		return nil, Invalid("type", "cannot be changed; create a new key instead")
-	}
-	if in.Scopes != nil {
-		return nil, Invalid("scopes", "cannot be changed; create a new key instead")
-	}
-	var name string
-	if in.Name != nil {
-		var err error
-		if name, err = validateName(*in.Name); err != nil {
-			return nil, err
-		}
-	}
-	if in.Description != nil {
-		if err := validateDescription(*in.Description); err != nil {
-			return nil, err
-		}
-	}
-	if in.Metadata != nil {
-		if err := validateMetadata(*in.Metadata); err != nil {
-			return nil, err
-		}
-	}
-	var allow AllowList
-	if in.AllowList != nil {
-		var err error
-		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
-			return nil, err
-		}
+	name, allow, err := in.validate()
+	if err != nil {
+		return nil, err
 	}
 	return s.mutate(ctx, c, id, ifMatch, func(prev *StoredKey, next *StoredKey, now time.Time) error {
 		if err := actOn(c, prev, "edit"); err != nil {
@@ -554,6 +528,39 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 		}
 		return nil
 	})
+}
+
+// validate checks what a patch sets, before anything is read: the name
+// (returned normalised), description, metadata and allow-list (returned
+// canonical). Type and scopes never change.
+func (in PatchInput) validate() (name string, allow AllowList, err error) {
+	if in.Type != nil {
+		return "", AllowList{}, Invalid("type", "cannot be changed; create a new key instead")
+	}
+	if in.Scopes != nil {
+		return "", AllowList{}, Invalid("scopes", "cannot be changed; create a new key instead")
+	}
+	if in.Name != nil {
+		if name, err = validateName(*in.Name); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	if in.Description != nil {
+		if err := validateDescription(*in.Description); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	if in.Metadata != nil {
+		if err := validateMetadata(*in.Metadata); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	if in.AllowList != nil {
+		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
+			return "", AllowList{}, err
+		}
+	}
+	return name, allow, nil
 }
 
 func requireActive(k *StoredKey, now time.Time) error {
@@ -663,12 +670,6 @@ type BatchResult struct {
 	Error  *ErrorBody `json:"error,omitempty"`
 }
 
-// ErrorBody is the public form of an error.
-type ErrorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // BatchRevoke revokes up to MaxBatchRevoke keys, reporting each ID's own
 // outcome in request order (duplicates once) and carrying on past any
 // failure: a key the batch revoked before another failed stays reported as
@@ -706,13 +707,14 @@ func batchError(ctx context.Context, id string, err error) *ErrorBody {
 	if e, ok := AsError(err); ok && e.Code != ECodeInternal {
 		if e.Code == ECodeUnavailable {
 			slog.Default().LogAttrs(ctx, slog.LevelWarn, "batch revoke: key not revoked",
-				slog.String("keyId", id), slog.String("code", e.Code))
+				slog.String("keyId", id), slog.String("code", string(e.Code)))
 		}
-		return &ErrorBody{Code: e.Code, Message: e.Message}
+		b := e.Public()
+		return &b
 	}
 	slog.Default().LogAttrs(ctx, slog.LevelError, "batch revoke: key not revoked",
 		slog.String("keyId", id), slog.String("error", err.Error()))
-	return &ErrorBody{Code: ECodeInternal, Message: InternalMessage}
+	return &ErrorBody{Code: string(ECodeInternal), Message: InternalMessage}
 }
 
 var errUnchanged = errors.New("unchanged")

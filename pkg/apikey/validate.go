@@ -3,7 +3,6 @@ package apikey
 import (
 	"fmt"
 	"maps"
-	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -184,55 +183,6 @@ func normalizeAllowList(a AllowList) (AllowList, error) {
 		}
 	}
 	return out, nil
-}
-
-func parseCIDR(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return p, err
-	}
-	return p.Masked(), nil
-}
-
-// NormalizeOrigin checks an origin pattern, https://host[:port] or *.suffix,
-// and returns it lower-cased.
-func NormalizeOrigin(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if suffix, ok := strings.CutPrefix(s, "*."); ok {
-		return s, validHost(suffix) && strings.Contains(suffix, ".")
-	}
-	rest, ok := strings.CutPrefix(s, "https://")
-	if !ok {
-		return "", false
-	}
-	host, port, hasPort := strings.Cut(rest, ":")
-	if hasPort {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-			return "", false
-		}
-	}
-	return s, validHost(host)
-}
-
-func validHost(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(h, ".") {
-		if !labelRE.MatchString(l) {
-			return false
-		}
-	}
-	return true
 }
 
 // validateMetadata checks entries in key order, so the error is the same

@@ -28,46 +28,62 @@ type KeyGetter interface {
 // a wrong secret take the same path up to the constant-time compare.
 var dummyHash = Hash{Version: 1, Sum: make([]byte, 32)}
 
-// Verify checks a key ID and secret at now: the current secret, or the
-// previous one until its grace period ends. A wrong secret is reported before
-// the key's state, so only a holder of the secret learns that a key is
-// revoked or expired. Errors are infrastructure failures only.
-func Verify(ctx context.Context, keys KeyGetter, hasher Hasher, keyID, secret string, now time.Time) (*StoredKey, VerifyCode, error) {
-	k, err := keys.GetKey(ctx, keyID)
-	found := true
-	if err != nil {
-		if ErrorCode(err) != ECodeNotFound {
-			return nil, "", err
-		}
-		found = false
-	}
+// Verify decides the verdict for secret presented for k, the stored key (nil
+// when there is none), at now: it matches the current secret, or the previous
+// one until its grace period ends. A wrong secret is reported before the
+// key's state, so only a holder of the secret learns that a key is revoked
+// or expired. Callers do their own lookups; errors come from the hasher only.
+func Verify(ctx context.Context, hasher Hasher, k *StoredKey, secret string, now time.Time) (VerifyCode, error) {
 	h := dummyHash
-	if found {
+	if k != nil {
 		h = k.SecretHash
 	}
 	ok, err := hasher.Verify(ctx, []byte(secret), h)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
-	if found && !ok && k.PreviousHash != nil && k.PreviousSecretExpiresAt != nil && now.Before(*k.PreviousSecretExpiresAt) {
+	if k != nil && !ok && k.PreviousHash != nil && k.PreviousSecretExpiresAt != nil && now.Before(*k.PreviousSecretExpiresAt) {
 		if ok, err = hasher.Verify(ctx, []byte(secret), *k.PreviousHash); err != nil {
-			return nil, "", err
+			return "", err
 		}
 	}
 	switch {
-	case !found:
-		return nil, CodeNotFound, nil
+	case k == nil:
+		return CodeNotFound, nil
 	case !ok:
-		return nil, CodeInvalidSecret, nil
+		return CodeInvalidSecret, nil
 	case k.Status == StatusRevoked:
-		return k, CodeRevoked, nil
+		return CodeRevoked, nil
 	case k.StatusAt(now) == StatusExpired:
-		return k, CodeExpired, nil
+		return CodeExpired, nil
 	}
-	return k, CodeValid, nil
+	return CodeValid, nil
 }
 
-// Verify checks a key ID and secret with the service's store and clock.
+// LookupKey reads a key for verification: nil, without error, when there is
+// no such key. Errors are store failures only.
+func LookupKey(ctx context.Context, keys KeyGetter, id string) (*StoredKey, error) {
+	k, err := keys.GetKey(ctx, id)
+	switch {
+	case err == nil:
+		return k, nil
+	case ErrorCode(err) == ECodeNotFound:
+		return nil, nil
+	}
+	return nil, err
+}
+
+// Verify checks a key ID and secret with the service's store and clock. The
+// key is returned for the verdicts that concern it (valid, revoked,
+// expired), never for a wrong secret.
 func (s *Service) Verify(ctx context.Context, keyID, secret string) (*StoredKey, VerifyCode, error) {
-	return Verify(ctx, s.store, s.hasher, keyID, secret, s.now())
+	k, err := LookupKey(ctx, s.store, keyID)
+	if err != nil {
+		return nil, "", err
+	}
+	code, err := Verify(ctx, s.hasher, k, secret, s.now())
+	if err != nil || code == CodeNotFound || code == CodeInvalidSecret {
+		return nil, code, err
+	}
+	return k, code, nil
 }

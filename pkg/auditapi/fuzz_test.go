@@ -132,7 +132,7 @@ func auditGet(t *testing.T, r *apigw.Router, tenant string, query map[string]str
 			next = *body.NextCursor
 		}
 		return 200, "", next
-	case resp.StatusCode == 400 && body.Error != nil && body.Error.Code == apikey.ECodeInvalid:
+	case resp.StatusCode == 400 && body.Error != nil && body.Error.Code == string(apikey.ECodeInvalid):
 		f := body.Error.Field
 		sent := false
 		for name := range query {

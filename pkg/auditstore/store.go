@@ -139,6 +139,34 @@ func (s *Store) Query(ctx context.Context, q audit.Query) ([]audit.Record, strin
 		return nil, "", fmt.Errorf("audit query: limit %d", q.Limit)
 	}
 	p := planFor(q)
+	in, err := p.input(s.table, q)
+	if err != nil {
+		return nil, "", err
+	}
+	items, start, err := s.read(ctx, in, q.Limit+1, p.filter != nil) // one more than the page, to know whether another exists
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	switch {
+	case len(items) > q.Limit:
+		items = items[:q.Limit]
+		next = items[len(items)-1].SK
+	case start != nil:
+		// The read budget ran out: the cursor resumes where reading stopped.
+		next = stringAttr(start, attrSK)
+	}
+	recs, err := decode(items)
+	if err != nil {
+		return nil, "", err
+	}
+	return recs, next, nil
+}
+
+// input is the first page's Query: the plan's partition, the from/to range
+// on the sort key, the filter the index cannot serve, and the start after
+// the continuation token.
+func (p plan) input(table string, q audit.Query) (*dynamodb.QueryInput, error) {
 	kc := expression.Key(p.partAttr).Equal(expression.Value(p.partValue))
 	switch {
 	case !q.From.IsZero() && !q.To.IsZero():
@@ -154,81 +182,70 @@ func (s *Store) Query(ctx context.Context, q audit.Query) ([]audit.Record, strin
 	}
 	expr, err := b.Build()
 	if err != nil {
-		return nil, "", fmt.Errorf("build audit query: %w", err)
+		return nil, fmt.Errorf("build audit query: %w", err)
 	}
-
-	var start map[string]types.AttributeValue
+	in := &dynamodb.QueryInput{
+		TableName:                 &table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+	}
+	if p.index != "" {
+		in.IndexName = aws.String(p.index)
+	}
 	if q.After != "" {
 		if !validSortKey(q.After) {
-			return nil, "", apikey.Invalid("cursor", "is not a cursor this list issued")
+			return nil, apikey.Invalid("cursor", "is not a cursor this list issued")
 		}
-		start = map[string]types.AttributeValue{
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
 			attrPK: &types.AttributeValueMemberS{Value: tenantPK(q.TenantID)},
 			attrSK: &types.AttributeValueMemberS{Value: q.After},
 		}
 		if p.index != "" {
-			start[p.partAttr] = &types.AttributeValueMemberS{Value: p.partValue}
+			in.ExclusiveStartKey[p.partAttr] = &types.AttributeValueMemberS{Value: p.partValue}
 		}
 	}
+	return in, nil
+}
 
-	want := q.Limit + 1 // one more than the page, to know whether another exists
+// read pages through in until it holds want items, the partition ends or the
+// read budget (maxPages) is spent. It returns the items and the key reading
+// stopped at (nil at the partition's end). A budget spent without any item
+// is apikey's unavailable.
+func (s *Store) read(ctx context.Context, in *dynamodb.QueryInput, want int, filtered bool) ([]recordItem, map[string]types.AttributeValue, error) {
 	var items []recordItem
+	start := in.ExclusiveStartKey
 	for pages := 0; ; pages++ {
 		if pages == s.maxPages {
 			if len(items) == 0 {
-				return nil, "", apikey.Errorf(apikey.ECodeUnavailable, "these filters match too few records to fill a page quickly; narrow from and to")
+				return nil, nil, apikey.Errorf(apikey.ECodeUnavailable, "these filters match too few records to fill a page quickly; narrow from and to")
 			}
-			// Return what was found; the cursor resumes where reading stopped.
-			recs, err := decode(items)
-			if err != nil {
-				return nil, "", err
-			}
-			return recs, stringAttr(start, attrSK), nil
+			return items, start, nil
 		}
 		limit := int32(want - len(items))
-		if p.filter != nil {
+		if filtered {
 			limit = int32(s.pageSize)
 		}
-		in := &dynamodb.QueryInput{
-			TableName:                 &s.table,
-			KeyConditionExpression:    expr.KeyCondition(),
-			FilterExpression:          expr.Filter(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ScanIndexForward:          aws.Bool(false),
-			ExclusiveStartKey:         start,
-			Limit:                     aws.Int32(limit),
-		}
-		if p.index != "" {
-			in.IndexName = aws.String(p.index)
-		}
-		out, err := s.db.Query(ctx, in)
+		page := *in
+		page.ExclusiveStartKey, page.Limit = start, aws.Int32(limit)
+		out, err := s.db.Query(ctx, &page)
 		if err != nil {
-			return nil, "", fmt.Errorf("query audit records: %w", err)
+			return nil, nil, fmt.Errorf("query audit records: %w", err)
 		}
 		for _, m := range out.Items {
 			var it recordItem
 			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-				return nil, "", fmt.Errorf("decode audit record: %w", err)
+				return nil, nil, fmt.Errorf("decode audit record: %w", err)
 			}
 			items = append(items, it)
 		}
 		start = out.LastEvaluatedKey
 		if len(items) >= want || start == nil {
-			break
+			return items, start, nil
 		}
 	}
-
-	next := ""
-	if len(items) > q.Limit {
-		items = items[:q.Limit]
-		next = items[len(items)-1].SK
-	}
-	recs, err := decode(items)
-	if err != nil {
-		return nil, "", err
-	}
-	return recs, next, nil
 }
 
 func decode(items []recordItem) ([]audit.Record, error) {

@@ -30,9 +30,9 @@ import (
 	"github.com/keyward/keyward/pkg/lastused"
 )
 
-// ErrUnauthorized is the error API Gateway turns into 401: its text must be
-// exactly "Unauthorized".
-var ErrUnauthorized = errors.New("Unauthorized")
+// ErrUnauthenticated is the error API Gateway turns into 401 (its text must
+// be exactly "Unauthorized"): no key, or not a valid one.
+var ErrUnauthenticated = errors.New("Unauthorized")
 
 // ErrFailure is returned when the decision could not be made (store, KMS or
 // a malformed event). API Gateway answers 500; nothing is allowed.
@@ -131,7 +131,7 @@ type decision struct {
 	err     error
 }
 
-// Handle answers one REQUEST authorizer event. It returns ErrUnauthorized,
+// Handle answers one REQUEST authorizer event. It returns ErrUnauthenticated,
 // ErrFailure, or a policy: an Allow naming only the route asked for, or a
 // Deny. It writes one log line per call, with the outcome for that route,
 // and never logs credentials.
@@ -149,7 +149,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 	case outcomeDeny:
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix)}, nil
 	case outcomeUnauthorized:
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthenticated
 	}
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrFailure
 }
@@ -183,40 +183,19 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	}
 
 	now := a.now()
-	var ent *entry
-	var hit bool
-	getter := keyGetterFunc(func(ctx context.Context, id string) (*apikey.StoredKey, error) {
-		var e *entry
-		var err error
-		if ent != nil { // the second lookup: a cached key did not match
-			e, _, err = a.keys.refresh(ctx, id, ent)
-		} else {
-			e, hit, err = a.keys.get(ctx, id)
-		}
-		if err != nil {
-			return nil, err
-		}
-		ent = e
-		if e.key == nil {
-			return nil, apikey.ErrNotFound
-		}
-		return e.key, nil
-	})
-	k, code, err := apikey.Verify(ctx, getter, a.hasher, keyID, secret, now)
-	if err == nil && code == apikey.CodeInvalidSecret && hit && ent.key != nil {
-		// The secret may have been rotated since the key was cached.
-		k, code, err = apikey.Verify(ctx, getter, a.hasher, keyID, secret, now)
-	}
+	ent, code, err := a.verify(ctx, keyID, secret, now)
 	if err != nil {
 		return decision{outcome: outcomeFailure, reason: "store_or_kms", keyID: keyID, err: err}
 	}
-	if code != apikey.CodeValid { // k is set for a revoked or expired key
+	k := ent.key
+	switch code {
+	case apikey.CodeValid:
+	case apikey.CodeRevoked, apikey.CodeExpired: // the log names the key's tenant
 		return decision{outcome: outcomeUnauthorized, reason: string(code), keyID: keyID, key: k}
+	default:
+		return decision{outcome: outcomeUnauthorized, reason: string(code), keyID: keyID}
 	}
-	if ent == nil || ent.key != k { // cannot happen: Verify returns what the getter gave
-		ent = newEntry(k)
-	}
-	if reason := ent.allow.check(req.RequestContext.Identity.SourceIP, h.origin, h.referer); reason != "" {
+	if reason := ent.allow.Check(req.RequestContext.Identity.SourceIP, h.origin, h.referer); reason != "" {
 		return decision{outcome: outcomeDeny, reason: reason, keyID: keyID, key: k, route: route, prefix: prefix}
 	}
 	switch {
@@ -229,11 +208,24 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	return decision{outcome: outcomeAllow, keyID: keyID, key: k, ent: ent, route: route, prefix: prefix}
 }
 
-// keyGetterFunc adapts a function to apikey.KeyGetter.
-type keyGetterFunc func(ctx context.Context, id string) (*apikey.StoredKey, error)
-
-func (f keyGetterFunc) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error) {
-	return f(ctx, id)
+// verify reads the key through the cache and decides its verdict. A wrong
+// secret for a cached key reads the key again (at most once per
+// minRefreshAge): the secret may have been rotated since it was cached.
+func (a *Authorizer) verify(ctx context.Context, keyID, secret string, now time.Time) (*entry, apikey.VerifyCode, error) {
+	e, hit, err := a.keys.get(ctx, keyID)
+	if err != nil {
+		return nil, "", err
+	}
+	code, err := apikey.Verify(ctx, a.hasher, e.key, secret, now)
+	if err != nil || code != apikey.CodeInvalidSecret || !hit {
+		return e, code, err
+	}
+	e, read, err := a.keys.refresh(ctx, keyID, e)
+	if err != nil || !read {
+		return e, code, err
+	}
+	code, err = apikey.Verify(ctx, a.hasher, e.key, secret, now)
+	return e, code, err
 }
 
 // requestHeaders are the headers the authorizer reads.

@@ -18,7 +18,7 @@ const maxCachedKeys = 50_000
 // the knowledge that no such key exists.
 type entry struct {
 	key     *apikey.StoredKey
-	allow   *allowList
+	allow   *apikey.AllowMatcher
 	context map[string]any // shared by every response: read-only
 	expires time.Time
 }
@@ -26,7 +26,7 @@ type entry struct {
 func newEntry(k *apikey.StoredKey) *entry {
 	return &entry{
 		key:   k,
-		allow: compileAllowList(k.AllowList),
+		allow: apikey.NewAllowMatcher(k.AllowList),
 		context: map[string]any{
 			"tenantId": k.TenantID,
 			"keyId":    k.ID,

@@ -77,7 +77,7 @@ func newGateway(t *testing.T, a *authorizer.Authorizer) *gateway {
 		resp, err := a.Handle(ctx, ev)
 		if err != nil {
 			msg := "internal"
-			if errors.Is(err, authorizer.ErrUnauthorized) {
+			if errors.Is(err, authorizer.ErrUnauthenticated) {
 				msg = "Unauthorized"
 			}
 			out, _ := json.Marshal(map[string]string{"errorMessage": msg})

@@ -96,6 +96,7 @@ type BatchResult struct {
 	Error  *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
 	} `json:"error,omitempty"`
 }
 

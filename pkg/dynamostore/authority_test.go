@@ -123,7 +123,7 @@ func TestAWriteKeyCannotEditKeysAboveItself(t *testing.T) {
 		t.Fatalf("revoke a key above: err = %v, want forbidden", err)
 	}
 	res, err := st.svc.BatchRevoke(ctx, revoker, []string{above.ID})
-	if err != nil || len(res) != 1 || res[0].Error == nil || res[0].Error.Code != apikey.ECodeForbidden {
+	if err != nil || len(res) != 1 || res[0].Error == nil || res[0].Error.Code != string(apikey.ECodeForbidden) {
 		t.Fatalf("batch revoke a key above: %+v, %v; want one forbidden result", res, err)
 	}
 	assertUnchanged(t, st, admin, above.ID, 1)

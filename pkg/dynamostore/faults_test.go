@@ -336,7 +336,7 @@ func TestThrottlingIsUnavailable(t *testing.T) {
 		name  string
 		rule  keywardtest.Rule
 		write string
-		want  string
+		want  apikey.Code
 	}{
 		{"ThrottledUpdate", keywardtest.Rule{Op: "PutItem", Fault: keywardtest.Throttle}, "edit", apikey.ECodeUnavailable},
 		{"ProvisionedThroughputUpdate", keywardtest.Rule{Op: "PutItem", Fault: keywardtest.ProvisionedThroughput}, "rotate", apikey.ECodeUnavailable},

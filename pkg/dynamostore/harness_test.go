@@ -51,7 +51,7 @@ func (s *stack) bootstrap(t *testing.T, tenant string) (apikey.Caller, *apikey.I
 	return s.keys.Bootstrap(t, tenant, "system:test")
 }
 
-func code(err error) string {
+func code(err error) apikey.Code {
 	if err == nil {
 		return ""
 	}

@@ -15,7 +15,7 @@ func TestConcurrentCreatesOfOneNameYieldOneKey(t *testing.T) {
 	st := newStack(t, apikey.Config{})
 	admin, _ := st.bootstrap(t, "acme")
 	const n = 50
-	codes := make([]string, n)
+	codes := make([]apikey.Code, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -31,7 +31,7 @@ func TestConcurrentCreatesOfOneNameYieldOneKey(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	counts := map[string]int{}
+	counts := map[apikey.Code]int{}
 	for _, c := range codes {
 		counts[c]++
 	}
@@ -49,7 +49,7 @@ func TestConcurrentEditsWithOneIfMatchHaveOneWinner(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 20
-	codes := make([]string, n)
+	codes := make([]apikey.Code, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -65,7 +65,7 @@ func TestConcurrentEditsWithOneIfMatchHaveOneWinner(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	counts := map[string]int{}
+	counts := map[apikey.Code]int{}
 	for _, c := range codes {
 		counts[c]++
 	}
@@ -142,7 +142,7 @@ func TestAnotherTenantsKeyIsNotFound(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return &apikey.Error{Code: res[0].Error.Code}
+			return &apikey.Error{Code: apikey.Code(res[0].Error.Code)}
 		},
 	}
 	for name, call := range calls {
@@ -179,7 +179,7 @@ func TestScopesLimitWhatAKeyCanGrantAndDo(t *testing.T) {
 	tests := []struct {
 		name   string
 		scopes []string
-		code   string
+		code   apikey.Code
 	}{
 		{"CannotGrantAdmin", []string{"keys:admin"}, apikey.ECodeForbidden},
 		{"CannotGrantAScopeItLacks", []string{"recordings:write"}, apikey.ECodeForbidden},
@@ -353,10 +353,10 @@ func TestBatchRevokeReportsEachID(t *testing.T) {
 	want := []struct{ id, status, code string }{
 		{a.ID, "revoked", ""},
 		{b.ID, "revoked", ""},
-		{def.ID, "error", apikey.ECodeDefaultImmutable},
-		{foreign.ID, "error", apikey.ECodeNotFound},
-		{unknown, "error", apikey.ECodeNotFound},
-		{"garbage", "error", apikey.ECodeNotFound},
+		{def.ID, "error", string(apikey.ECodeDefaultImmutable)},
+		{foreign.ID, "error", string(apikey.ECodeNotFound)},
+		{unknown, "error", string(apikey.ECodeNotFound)},
+		{"garbage", "error", string(apikey.ECodeNotFound)},
 	}
 	if len(res) != len(want) {
 		t.Fatalf("got %d results, want %d (duplicates reported once)", len(res), len(want))

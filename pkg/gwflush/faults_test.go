@@ -53,14 +53,14 @@ func TestAChangeThatMayHaveBeenMadeFlushes(t *testing.T) {
 	gw := newGateway(t)
 	f := gwflush.New(gw.client(), gwflush.Stage{APIID: "abc123def4", Name: "prod"}, slog.New(slog.DiscardHandler))
 	internal := errors.New("update key: operation error DynamoDB: PutItem: connection reset")
-	results := func(codes ...string) []apikey.BatchResult {
+	results := func(codes ...apikey.Code) []apikey.BatchResult {
 		var out []apikey.BatchResult
 		for _, c := range codes {
 			if c == "" {
 				out = append(out, apikey.BatchResult{ID: "k", Status: "revoked"})
 				continue
 			}
-			out = append(out, apikey.BatchResult{ID: "k", Status: "error", Error: &apikey.ErrorBody{Code: c}})
+			out = append(out, apikey.BatchResult{ID: "k", Status: "error", Error: &apikey.ErrorBody{Code: string(c)}})
 		}
 		return out
 	}

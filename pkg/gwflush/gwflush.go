@@ -169,7 +169,7 @@ func mayHaveChanged(err error) bool {
 	return err == nil || mayHaveChangedCode(apikey.ErrorCode(err))
 }
 
-func mayHaveChangedCode(code string) bool {
+func mayHaveChangedCode(code apikey.Code) bool {
 	return code == apikey.ECodeInternal || code == apikey.ECodeUnavailable
 }
 
@@ -195,7 +195,7 @@ func (r revoker) BatchRevoke(ctx context.Context, c apikey.Caller, ids []string)
 		return res, err
 	}
 	for _, x := range res {
-		if x.Status == string(apikey.StatusRevoked) || x.Error != nil && mayHaveChangedCode(x.Error.Code) {
+		if x.Status == string(apikey.StatusRevoked) || x.Error != nil && mayHaveChangedCode(apikey.Code(x.Error.Code)) {
 			r.f.Flush(ctx, "batch-revoke")
 			break
 		}

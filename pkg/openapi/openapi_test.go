@@ -9,6 +9,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/openapi"
 )
@@ -33,16 +34,17 @@ func TestDocumentIsValidOpenAPI31(t *testing.T) {
 }
 
 // TestEveryAdminRouteIsDocumentedWithItsScope keeps the document's
-// x-keyward-scope beside the route table the authorizer enforces.
+// x-keyward-scope (and which routes need no key) beside apikey's route
+// table, which the router and the authorizer enforce.
 func TestEveryAdminRouteIsDocumentedWithItsScope(t *testing.T) {
 	doc := load(t)
 	documented := map[string]string{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			if path == openapi.Path {
-				continue
-			}
 			scope, _ := op.Extensions["x-keyward-scope"].(string)
+			if op.Security != nil && len(*op.Security) == 0 {
+				scope = "public"
+			}
 			documented[method+" "+path] = scope
 		}
 	}
@@ -53,7 +55,9 @@ func TestEveryAdminRouteIsDocumentedWithItsScope(t *testing.T) {
 			t.Errorf("%s is not in the document", key)
 			continue
 		}
-		if scope != r.Scope {
+		if r.Public != (scope == "public") {
+			t.Errorf("%s: public in the route table %v, in the document (security: []) %v", key, r.Public, scope == "public")
+		} else if !r.Public && scope != r.Scope {
 			t.Errorf("%s: x-keyward-scope %q, the route table says %q", key, scope, r.Scope)
 		}
 		delete(documented, key)
@@ -77,12 +81,15 @@ func TestEveryErrorCodeIsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	enum := raw.Components.Schemas["ErrorCode"].Enum
-	for _, code := range []string{
+	codes := []string{apigw.CodeMethodNotAllowed, apigw.CodeUnsupportedMedia, apigw.CodePayloadTooLarge, apigw.CodeRouteNotFound}
+	for _, c := range []apikey.Code{
 		apikey.ECodeInvalid, apikey.ECodeUnauthorized, apikey.ECodeForbidden, apikey.ECodeNotFound,
 		apikey.ECodeNameTaken, apikey.ECodeDefaultImmutable, apikey.ECodeConflict, apikey.ECodePreconditionFailed,
-		apikey.ECodePayloadTooLarge, apikey.ECodeUnavailable, apikey.ECodeInternal, apikey.ECodeUnsupportedMedia,
-		apikey.ECodeMethodNotAllowed, apikey.ECodeTenantAlreadyExists,
+		apikey.ECodeUnavailable, apikey.ECodeInternal, apikey.ECodeTenantAlreadyExists,
 	} {
+		codes = append(codes, string(c))
+	}
+	for _, code := range codes {
 		if !slices.Contains(enum, code) {
 			t.Errorf("error code %q is not in the ErrorCode enum", code)
 		}

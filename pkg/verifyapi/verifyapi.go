@@ -69,7 +69,7 @@ func Routes(v *Verifier) []apigw.Route {
 	return []apigw.Route{
 		{Method: http.MethodGet, Resource: ResourceWhoami, Handler: whoami},
 		{Method: http.MethodPost, Resource: ResourceVerify, Handler: v.verify},
-		{Method: http.MethodGet, Resource: openapi.Path, Handler: document, Public: true},
+		{Method: http.MethodGet, Resource: openapi.Path, Handler: document},
 	}
 }
 
@@ -123,9 +123,6 @@ type VerifyOutput struct {
 // verify serves POST /v1/verify (keys:verify). A key of another tenant is
 // NOT_FOUND whatever its secret, so nothing is learnt about other tenants.
 func (v *Verifier) verify(ctx context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-	if err := apikey.RequireScope(c, apikey.ScopeVerify); err != nil {
-		return events.APIGatewayProxyResponse{}, err
-	}
 	var in VerifyInput
 	if err := apigw.DecodeJSON(req, &in); err != nil {
 		return events.APIGatewayProxyResponse{}, err
@@ -155,7 +152,14 @@ func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOut
 		return &VerifyOutput{Code: apikey.CodeMalformed}, nil
 	}
 	now := v.now()
-	k, code, err := apikey.Verify(ctx, tenantKeys{store: v.store, tenant: tenant}, v.hasher, keyID, secret, now)
+	k, err := apikey.LookupKey(ctx, v.store, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if k != nil && k.TenantID != tenant {
+		k = nil // another tenant's key is treated exactly as an unknown one
+	}
+	code, err := apikey.Verify(ctx, v.hasher, k, secret, now)
 	if err != nil {
 		return nil, err
 	}
@@ -170,22 +174,4 @@ func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOut
 		out.KeyID = k.ID
 	}
 	return out, nil
-}
-
-// tenantKeys reads keys of one tenant: another tenant's key is not found, so
-// apikey.Verify treats it exactly as an unknown key.
-type tenantKeys struct {
-	store  apikey.KeyGetter
-	tenant string
-}
-
-func (t tenantKeys) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error) {
-	k, err := t.store.GetKey(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if k.TenantID != t.tenant {
-		return nil, apikey.ErrNotFound
-	}
-	return k, nil
 }

@@ -103,7 +103,11 @@ func TestAddPepperVersionKeepsOldKeysWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, c, err := apikey.Verify(ctx, store, hasher, id, secret, time.Now()); err != nil || c != apikey.CodeValid {
+	k, err := store.GetKey(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := apikey.Verify(ctx, hasher, k, secret, time.Now()); err != nil || c != apikey.CodeValid {
 		t.Fatalf("v1 key after adding v2: %s, %v", c, err)
 	}
 	h, err := hasher.Hash(ctx, []byte(secret))

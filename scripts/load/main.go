@@ -139,48 +139,16 @@ func run(ctx context.Context, cfg config, out io.Writer) (passed bool, err error
 	}()
 	logs := &lockedWriter{w: logFile}
 
-	wd, err := os.Getwd()
-	if err != nil {
-		return false, err
-	}
-	tmplPath, err := samtemplate.Find(wd)
-	if err != nil {
-		return false, err
-	}
-	tmpl, err := samtemplate.Load(tmplPath)
-	if err != nil {
-		return false, err
-	}
-	values := tmpl.ParameterValues(cfg.params)
-
-	fmt.Fprintf(out, "load: starting the local stack (data and log in %s)…\n", dir)
-	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	t0 := time.Now()
-	st, err := localstack.Start(startCtx, localstack.Options{
-		RepoRoot:       filepath.Dir(tmplPath),
-		DataDir:        filepath.Join(dir, "data"),
-		Parameters:     cfg.params,
-		MaxConcurrency: cfg.concurrency,
-		Output:         logs,
-		Terminal:       io.Discard, // the token is read from its file
-		LogLevel:       slog.LevelInfo,
-	})
-	cancel()
+	st, adminToken, err := startStack(ctx, cfg, out, dir, logs, logPath)
 	if err != nil {
-		return false, fmt.Errorf("the local stack did not start (log: %s): %w", logPath, err)
+		return false, err
 	}
 	defer func() {
 		if err := st.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "load: stop the stack:", err)
 		}
 	}()
-	startup := time.Since(t0)
-	raw, err := os.ReadFile(st.TokenFile)
-	if err != nil {
-		return false, err
-	}
-	adminToken := strings.TrimSpace(string(raw))
-
 	a, err := newAPI(st.APIURL, cfg.clients)
 	if err != nil {
 		return false, err
@@ -189,16 +157,100 @@ func run(ctx context.Context, cfg config, out io.Writer) (passed bool, err error
 	if who.err != nil || who.status != http.StatusOK {
 		return false, fmt.Errorf("the admin token is refused: status %d %v", who.status, who.err)
 	}
-	fmt.Fprintf(out, "load: stack up in %v: API %s, DynamoDB Local %s, KMS %s; AuthorizerCacheTtl=%ss KeyCacheTtl=%ss; up to %d processes per function\n",
-		startup.Round(100*time.Millisecond), st.APIURL, st.DynamoDBURL, st.KMSURL, values["AuthorizerCacheTtl"], values["KeyCacheTtl"], cfg.concurrency)
 	fmt.Fprintf(out, "load: %d clients (starting over %v) for %v or %d operations, whichever ends first (seed %d, %d CPUs)…\n",
 		cfg.clients, cfg.ramp, cfg.duration, cfg.maxOps, cfg.seed, runtime.NumCPU())
 
-	// The load: the clients start evenly over the ramp (the first thing
-	// each does is create a key: 200 creates at one instant would measure
-	// the queue, not the service), then all run at once, and stop starting
-	// operations at stopAt or after maxOps; operations under way finish (a
-	// write cut off would leave the checks guessing).
+	w, clients, wall, meanInFlight := drive(ctx, cfg, a, adminToken)
+	if ctx.Err() != nil {
+		return false, errors.New("interrupted")
+	}
+	var samples []sample
+	for _, c := range clients {
+		samples = append(samples, c.samples...)
+	}
+	reportLoad(out, cfg, w, a, samples, wall, meanInFlight)
+
+	// The checks.
+	t2 := time.Now()
+	keys := w.allKeys()
+	ch := newChecker(w)
+	checks := []check{
+		ch.checkListed(ctx, keys),
+		ch.checkRevoked(ctx, keys),
+		ch.checkAudit(ctx, keys, cfg.auditWait),
+	}
+	if ctx.Err() != nil {
+		return false, errors.New("interrupted")
+	}
+	fmt.Fprintf(out, "\nchecks: %v, their own requests:\n\n", time.Since(t2).Round(100*time.Millisecond))
+	printTable(out, summarize(ch.c.samples), []kind{opCheck})
+
+	checks = append([]check{serverErrorCheck(w)}, checks...)
+	checks = append(checks, unexpectedCheck(w), checkLogs(logPath, keys, adminToken))
+	passed = printChecks(out, checks)
+	fmt.Fprintf(out, "\nload: total wall time %v (stack start %v, load %v, checks %v)\n",
+		time.Since(t0).Round(100*time.Millisecond), st.startup.Round(100*time.Millisecond), wall.Round(100*time.Millisecond), time.Since(t2).Round(100*time.Millisecond))
+	return passed, nil
+}
+
+// stack is the started local stack and how long it took to start.
+type stack struct {
+	*localstack.Stack
+	startup time.Duration
+}
+
+// startStack starts the local stack from the repository's template, its log
+// going to logs, and reads the admin token it bootstrapped.
+func startStack(ctx context.Context, cfg config, out io.Writer, dir string, logs io.Writer, logPath string) (*stack, string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, "", err
+	}
+	tmplPath, err := samtemplate.Find(wd)
+	if err != nil {
+		return nil, "", err
+	}
+	tmpl, err := samtemplate.Load(tmplPath)
+	if err != nil {
+		return nil, "", err
+	}
+	values := tmpl.ParameterValues(cfg.params)
+
+	fmt.Fprintf(out, "load: starting the local stack (data and log in %s)…\n", dir)
+	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	ls, err := localstack.Start(startCtx, localstack.Options{
+		RepoRoot:       filepath.Dir(tmplPath),
+		DataDir:        filepath.Join(dir, "data"),
+		Parameters:     cfg.params,
+		MaxConcurrency: cfg.concurrency,
+		Output:         logs,
+		Terminal:       io.Discard, // the token is read from its file
+		LogLevel:       slog.LevelInfo,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("the local stack did not start (log: %s): %w", logPath, err)
+	}
+	st := &stack{Stack: ls, startup: time.Since(t0)}
+	raw, err := os.ReadFile(st.TokenFile)
+	if err != nil {
+		_ = st.Close()
+		return nil, "", err
+	}
+	fmt.Fprintf(out, "load: stack up in %v: API %s, DynamoDB Local %s, KMS %s; AuthorizerCacheTtl=%ss KeyCacheTtl=%ss; up to %d processes per function\n",
+		st.startup.Round(100*time.Millisecond), st.APIURL, st.DynamoDBURL, st.KMSURL, values["AuthorizerCacheTtl"], values["KeyCacheTtl"], cfg.concurrency)
+	return st, strings.TrimSpace(string(raw)), nil
+}
+
+// drive runs the load: the clients start evenly over the ramp (the first
+// thing each does is create a key: 200 creates at one instant would measure
+// the queue, not the service), then all run at once, and stop starting
+// operations at the deadline or after maxOps; operations under way finish (a
+// write cut off would leave the checks guessing). It returns the workload,
+// the clients (with their samples), the wall time and the mean number of
+// requests in flight.
+func drive(ctx context.Context, cfg config, a *api, adminToken string) (*workload, []*client, time.Duration, float64) {
 	t1 := time.Now()
 	w := newWorkload(ctx, a, adminToken, t1.Add(cfg.duration), cfg.maxOps)
 	clients := make([]*client, cfg.clients)
@@ -236,22 +288,18 @@ func run(ctx context.Context, cfg config, out io.Writer) (passed bool, err error
 	wg.Wait()
 	sampling <- struct{}{}
 	wall := time.Since(t1)
-	if ctx.Err() != nil {
-		return false, errors.New("interrupted")
-	}
-
-	var samples []sample
-	for _, c := range clients {
-		samples = append(samples, c.samples...)
-	}
-	keys := w.allKeys()
-	stopped := "duration"
-	if w.started.Load() > cfg.maxOps {
-		stopped = "operation count"
-	}
 	meanInFlight := 0.0
 	if inFlightN > 0 {
 		meanInFlight = float64(inFlightSum) / float64(inFlightN)
+	}
+	return w, clients, wall, meanInFlight
+}
+
+// reportLoad prints the load's throughput and its latency table.
+func reportLoad(out io.Writer, cfg config, w *workload, a *api, samples []sample, wall time.Duration, meanInFlight float64) {
+	stopped := "duration"
+	if w.started.Load() > cfg.maxOps {
+		stopped = "operation count"
 	}
 	fmt.Fprintf(out, "\nload: %d requests in %v (stopped by the %s): %.1f requests/s; in flight: at most %d, on average %.1f\n\n",
 		len(samples), wall.Round(10*time.Millisecond), stopped, float64(len(samples))/wall.Seconds(), a.maxInFlight.Load(), meanInFlight)
@@ -264,25 +312,12 @@ func run(ctx context.Context, cfg config, out io.Writer) (passed bool, err error
 		fmt.Fprintf(out, "\nnote: the slowest call took %v, near the gateway's 29 s integration timeout: calls beyond a function's %d processes wait in the Lambda emulator's queue, and that wait counts\n",
 			slowest.Round(100*time.Millisecond), cfg.concurrency)
 	}
+}
 
-	// The checks.
-	t2 := time.Now()
-	ch := newChecker(w)
-	checks := []check{
-		ch.checkListed(ctx, keys),
-		ch.checkRevoked(ctx, keys),
-		ch.checkAudit(ctx, keys, cfg.auditWait),
-	}
-	if ctx.Err() != nil {
-		return false, errors.New("interrupted")
-	}
-	fmt.Fprintf(out, "\nchecks: %v, their own requests:\n\n", time.Since(t2).Round(100*time.Millisecond))
-	printTable(out, summarize(ch.c.samples), []kind{opCheck})
-
-	checks = append([]check{serverErrorCheck(w)}, checks...)
-	checks = append(checks, unexpectedCheck(w), checkLogs(logPath, keys, adminToken))
+// printChecks prints each check's verdict and reports whether all passed.
+func printChecks(out io.Writer, checks []check) bool {
 	fmt.Fprintln(out)
-	passed = true
+	passed := true
 	for _, c := range checks {
 		verdict := "PASS"
 		if !c.ok {
@@ -293,9 +328,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (passed bool, err error
 			fmt.Fprintf(out, "        %s\n", n)
 		}
 	}
-	fmt.Fprintf(out, "\nload: total wall time %v (stack start %v, load %v, checks %v)\n",
-		time.Since(t0).Round(100*time.Millisecond), startup.Round(100*time.Millisecond), wall.Round(100*time.Millisecond), time.Since(t2).Round(100*time.Millisecond))
-	return passed, nil
+	return passed
 }
 
 // serverErrorCheck: no response had a 5xx status, and every request got a

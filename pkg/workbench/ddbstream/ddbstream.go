@@ -121,9 +121,6 @@ func NewReader(api API, streamARN string) *Reader {
 	return &Reader{api: api, streamARN: streamARN, shards: map[string]*shard{}}
 }
 
-// StreamARN returns the stream the Reader reads.
-func (r *Reader) StreamARN() string { return r.streamARN }
-
 // Next returns every record written to the stream since the previous call
 // (since the trim horizon on the first call), shard by shard in the order the
 // stream lists them and in sequence order within a shard.

@@ -107,35 +107,13 @@ func (c converter) table(id string, p map[string]any, nameFor func(string) strin
 	} else {
 		in.TableName = aws.String(nameFor(id))
 	}
-
-	attrs, err := c.list(p["AttributeDefinitions"], "AttributeDefinitions")
-	if err != nil {
+	var err error
+	if in.AttributeDefinitions, err = c.attributes(p["AttributeDefinitions"]); err != nil {
 		return nil, err
 	}
-	for i, a := range attrs {
-		path := fmt.Sprintf("AttributeDefinitions[%d]", i)
-		m, err := c.obj(a, path)
-		if err != nil {
-			return nil, err
-		}
-		name, err := c.reqStr(m, "AttributeName", path)
-		if err != nil {
-			return nil, err
-		}
-		typ, err := c.reqStr(m, "AttributeType", path)
-		if err != nil {
-			return nil, err
-		}
-		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
-			AttributeName: aws.String(name),
-			AttributeType: types.ScalarAttributeType(typ),
-		})
-	}
-
 	if in.KeySchema, err = c.keySchema(p["KeySchema"], "KeySchema"); err != nil {
 		return nil, err
 	}
-
 	mode, err := c.optStr(p, "BillingMode", "")
 	if err != nil {
 		return nil, err
@@ -150,77 +128,122 @@ func (c converter) table(id string, p map[string]any, nameFor func(string) strin
 			return nil, err
 		}
 	}
-
-	if v, ok := p["GlobalSecondaryIndexes"]; ok && v != nil {
-		idx, err := c.list(v, "GlobalSecondaryIndexes")
-		if err != nil {
-			return nil, err
-		}
-		for i, x := range idx {
-			path := fmt.Sprintf("GlobalSecondaryIndexes[%d]", i)
-			m, err := c.obj(x, path)
-			if err != nil {
-				return nil, err
-			}
-			g := types.GlobalSecondaryIndex{}
-			if g.IndexName, err = c.reqStrPtr(m, "IndexName", path); err != nil {
-				return nil, err
-			}
-			if g.KeySchema, err = c.keySchema(m["KeySchema"], path+".KeySchema"); err != nil {
-				return nil, err
-			}
-			if g.Projection, err = c.projection(m["Projection"], path+".Projection"); err != nil {
-				return nil, err
-			}
-			if provisioned {
-				if g.ProvisionedThroughput, err = c.throughput(m["ProvisionedThroughput"], path+".ProvisionedThroughput"); err != nil {
-					return nil, err
-				}
-			}
-			in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, g)
-		}
+	if in.GlobalSecondaryIndexes, err = c.globalIndexes(p["GlobalSecondaryIndexes"], provisioned); err != nil {
+		return nil, err
 	}
-
-	if v, ok := p["LocalSecondaryIndexes"]; ok && v != nil {
-		idx, err := c.list(v, "LocalSecondaryIndexes")
-		if err != nil {
-			return nil, err
-		}
-		for i, x := range idx {
-			path := fmt.Sprintf("LocalSecondaryIndexes[%d]", i)
-			m, err := c.obj(x, path)
-			if err != nil {
-				return nil, err
-			}
-			l := types.LocalSecondaryIndex{}
-			if l.IndexName, err = c.reqStrPtr(m, "IndexName", path); err != nil {
-				return nil, err
-			}
-			if l.KeySchema, err = c.keySchema(m["KeySchema"], path+".KeySchema"); err != nil {
-				return nil, err
-			}
-			if l.Projection, err = c.projection(m["Projection"], path+".Projection"); err != nil {
-				return nil, err
-			}
-			in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, l)
-		}
+	if in.LocalSecondaryIndexes, err = c.localIndexes(p["LocalSecondaryIndexes"]); err != nil {
+		return nil, err
 	}
-
-	if v, ok := p["StreamSpecification"]; ok && v != nil {
-		m, err := c.obj(v, "StreamSpecification")
-		if err != nil {
-			return nil, err
-		}
-		view, err := c.reqStr(m, "StreamViewType", "StreamSpecification")
-		if err != nil {
-			return nil, err
-		}
-		in.StreamSpecification = &types.StreamSpecification{
-			StreamEnabled:  aws.Bool(true),
-			StreamViewType: types.StreamViewType(view),
-		}
+	if in.StreamSpecification, err = c.stream(p["StreamSpecification"]); err != nil {
+		return nil, err
 	}
 	return in, nil
+}
+
+func (c converter) attributes(v any) ([]types.AttributeDefinition, error) {
+	attrs, err := c.list(v, "AttributeDefinitions")
+	if err != nil {
+		return nil, err
+	}
+	var out []types.AttributeDefinition
+	for i, a := range attrs {
+		path := fmt.Sprintf("AttributeDefinitions[%d]", i)
+		m, err := c.obj(a, path)
+		if err != nil {
+			return nil, err
+		}
+		name, err := c.reqStr(m, "AttributeName", path)
+		if err != nil {
+			return nil, err
+		}
+		typ, err := c.reqStr(m, "AttributeType", path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, types.AttributeDefinition{
+			AttributeName: aws.String(name),
+			AttributeType: types.ScalarAttributeType(typ),
+		})
+	}
+	return out, nil
+}
+
+// index reads what global and local secondary indexes share: the name, the
+// key schema and the projection.
+func (c converter) index(x any, path string) (m map[string]any, name *string, ks []types.KeySchemaElement, proj *types.Projection, err error) {
+	if m, err = c.obj(x, path); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if name, err = c.reqStrPtr(m, "IndexName", path); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if ks, err = c.keySchema(m["KeySchema"], path+".KeySchema"); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if proj, err = c.projection(m["Projection"], path+".Projection"); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return m, name, ks, proj, nil
+}
+
+func (c converter) globalIndexes(v any, provisioned bool) ([]types.GlobalSecondaryIndex, error) {
+	if v == nil {
+		return nil, nil
+	}
+	idx, err := c.list(v, "GlobalSecondaryIndexes")
+	if err != nil {
+		return nil, err
+	}
+	var out []types.GlobalSecondaryIndex
+	for i, x := range idx {
+		path := fmt.Sprintf("GlobalSecondaryIndexes[%d]", i)
+		m, name, ks, proj, err := c.index(x, path)
+		if err != nil {
+			return nil, err
+		}
+		g := types.GlobalSecondaryIndex{IndexName: name, KeySchema: ks, Projection: proj}
+		if provisioned {
+			if g.ProvisionedThroughput, err = c.throughput(m["ProvisionedThroughput"], path+".ProvisionedThroughput"); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func (c converter) localIndexes(v any) ([]types.LocalSecondaryIndex, error) {
+	if v == nil {
+		return nil, nil
+	}
+	idx, err := c.list(v, "LocalSecondaryIndexes")
+	if err != nil {
+		return nil, err
+	}
+	var out []types.LocalSecondaryIndex
+	for i, x := range idx {
+		_, name, ks, proj, err := c.index(x, fmt.Sprintf("LocalSecondaryIndexes[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, types.LocalSecondaryIndex{IndexName: name, KeySchema: ks, Projection: proj})
+	}
+	return out, nil
+}
+
+func (c converter) stream(v any) (*types.StreamSpecification, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, err := c.obj(v, "StreamSpecification")
+	if err != nil {
+		return nil, err
+	}
+	view, err := c.reqStr(m, "StreamViewType", "StreamSpecification")
+	if err != nil {
+		return nil, err
+	}
+	return &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(view)}, nil
 }
 
 func (c converter) keySchema(v any, path string) ([]types.KeySchemaElement, error) {

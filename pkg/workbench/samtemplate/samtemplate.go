@@ -28,8 +28,7 @@ const FileName = "template.yaml"
 // Template is a parsed SAM/CloudFormation template with every intrinsic
 // function in long form.
 type Template struct {
-	path string
-	doc  map[string]any
+	doc map[string]any
 }
 
 // Resource is one entry of the template's Resources section.
@@ -94,7 +93,6 @@ func Load(path string) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("samtemplate: %s: %w", path, err)
 	}
-	t.path = path
 	return t, nil
 }
 
@@ -186,9 +184,6 @@ func (t *Template) validate() error {
 	}
 	return nil
 }
-
-// Path returns the file the template was loaded from ("" after Parse).
-func (t *Template) Path() string { return t.path }
 
 // Raw returns the whole decoded template with intrinsics in long form. It is
 // shared with the Template: treat it as read-only.

@@ -22,147 +22,168 @@ var pseudoParameters = map[string]bool{
 // parameters nothing references.
 func References(t *samtemplate.Template) (broken []error, unusedParams []string) {
 	raw := t.Raw()
-	params := t.Parameters()
-	resources := t.Resources()
-	conditions, _ := raw["Conditions"].(map[string]any)
-	isResource := func(id string) bool {
-		if _, ok := resources[id]; ok {
-			return true
-		}
-		if fn, ok := strings.CutSuffix(id, "Role"); ok {
-			return resources[fn].Type == samtemplate.ServerlessFunctionType
-		}
-		return false
-	}
-	used := make(map[string]bool)
-	name := func(where, n string, vars map[string]any) {
-		if _, ok := vars[n]; ok {
-			return
-		}
-		if _, ok := params[n]; ok {
-			used[n] = true
-			return
-		}
-		if pseudoParameters[n] || isResource(n) {
-			return
-		}
-		broken = append(broken, fmt.Errorf("%s: %s names no parameter, resource or pseudo parameter", where, n))
-	}
-	getAtt := func(where, id string) {
-		if !isResource(id) {
-			broken = append(broken, fmt.Errorf("%s: Fn::GetAtt %s names no resource", where, id))
-		}
-	}
-	cond := func(where string, c any) {
-		s, _ := c.(string)
-		if _, ok := conditions[s]; !ok {
-			broken = append(broken, fmt.Errorf("%s: condition %v is not in Conditions", where, c))
-		}
-	}
-	var walk func(where string, v any)
-	walk = func(where string, v any) {
-		switch x := v.(type) {
-		case []any:
-			for i, e := range x {
-				walk(fmt.Sprintf("%s[%d]", where, i), e)
-			}
-		case map[string]any:
-			if len(x) == 1 {
-				for k, arg := range x {
-					switch k {
-					case "Ref":
-						s, _ := arg.(string)
-						name(where, s, nil)
-						return
-					case "Fn::GetAtt":
-						switch a := arg.(type) {
-						case []any:
-							if len(a) == 2 {
-								id, _ := a[0].(string)
-								getAtt(where, id)
-								walk(where, a[1])
-								return
-							}
-						case string:
-							id, _, _ := strings.Cut(a, ".")
-							getAtt(where, id)
-							return
-						}
-						broken = append(broken, fmt.Errorf("%s: malformed Fn::GetAtt %v", where, arg))
-						return
-					case "Fn::Sub":
-						format, vars := "", map[string]any(nil)
-						switch a := arg.(type) {
-						case string:
-							format = a
-						case []any:
-							if len(a) == 2 {
-								format, _ = a[0].(string)
-								vars, _ = a[1].(map[string]any)
-								walk(where, a[1])
-							}
-						}
-						for _, ref := range subVariables(format) {
-							if id, _, ok := strings.Cut(ref, "."); ok {
-								if _, isVar := vars[ref]; !isVar {
-									getAtt(where, id)
-								}
-								continue
-							}
-							name(where, ref, vars)
-						}
-						return
-					case "Fn::If":
-						if a, ok := arg.([]any); ok && len(a) == 3 {
-							cond(where, a[0])
-							walk(where, a[1:])
-							return
-						}
-					case "Condition":
-						cond(where, arg)
-						return
-					}
-				}
-			}
-			keys := make([]string, 0, len(x))
-			for k := range x {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				walk(where+"."+k, x[k])
-			}
-		}
-	}
-
-	walk("Globals", raw["Globals"])
-	walk("Conditions", raw["Conditions"])
-	walk("Outputs", raw["Outputs"])
-	ids := make([]string, 0, len(resources))
-	for id := range resources {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	c := &refChecker{params: t.Parameters(), resources: t.Resources(), used: map[string]bool{}}
+	c.conditions, _ = raw["Conditions"].(map[string]any)
+	c.walk("Globals", raw["Globals"])
+	c.walk("Conditions", raw["Conditions"])
+	c.walk("Outputs", raw["Outputs"])
 	res, _ := raw["Resources"].(map[string]any)
-	for _, id := range ids {
+	for _, id := range sortedKeys(c.resources) {
 		r := res[id].(map[string]any)
-		walk(id+".Properties", r["Properties"])
+		c.walk(id+".Properties", r["Properties"])
 		for _, d := range asList(r["DependsOn"]) {
-			if s, _ := d.(string); !isResource(s) {
-				broken = append(broken, fmt.Errorf("%s.DependsOn: %v names no resource", id, d))
+			if s, _ := d.(string); !c.isResource(s) {
+				c.broken = append(c.broken, fmt.Errorf("%s.DependsOn: %v names no resource", id, d))
 			}
 		}
-		if c, ok := r["Condition"]; ok {
-			cond(id+".Condition", c)
+		if cd, ok := r["Condition"]; ok {
+			c.cond(id+".Condition", cd)
 		}
 	}
-	for p := range params {
-		if !used[p] {
+	for p := range c.params {
+		if !c.used[p] {
 			unusedParams = append(unusedParams, p)
 		}
 	}
 	sort.Strings(unusedParams)
-	return broken, unusedParams
+	return c.broken, unusedParams
+}
+
+// refChecker walks a template's values, recording the parameters they use
+// and the references that name nothing.
+type refChecker struct {
+	params     map[string]samtemplate.Parameter
+	resources  map[string]samtemplate.Resource
+	conditions map[string]any
+	used       map[string]bool
+	broken     []error
+}
+
+// isResource reports whether id is a resource, or the execution role
+// <Function>Role that SAM generates for a function.
+func (c *refChecker) isResource(id string) bool {
+	if _, ok := c.resources[id]; ok {
+		return true
+	}
+	if fn, ok := strings.CutSuffix(id, "Role"); ok {
+		return c.resources[fn].Type == samtemplate.ServerlessFunctionType
+	}
+	return false
+}
+
+// name checks a Ref or Fn::Sub name: a Fn::Sub variable, a parameter, a
+// pseudo parameter or a resource.
+func (c *refChecker) name(where, n string, vars map[string]any) {
+	if _, ok := vars[n]; ok {
+		return
+	}
+	if _, ok := c.params[n]; ok {
+		c.used[n] = true
+		return
+	}
+	if pseudoParameters[n] || c.isResource(n) {
+		return
+	}
+	c.broken = append(c.broken, fmt.Errorf("%s: %s names no parameter, resource or pseudo parameter", where, n))
+}
+
+func (c *refChecker) getAtt(where, id string) {
+	if !c.isResource(id) {
+		c.broken = append(c.broken, fmt.Errorf("%s: Fn::GetAtt %s names no resource", where, id))
+	}
+}
+
+func (c *refChecker) cond(where string, v any) {
+	s, _ := v.(string)
+	if _, ok := c.conditions[s]; !ok {
+		c.broken = append(c.broken, fmt.Errorf("%s: condition %v is not in Conditions", where, v))
+	}
+}
+
+func (c *refChecker) walk(where string, v any) {
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			c.walk(fmt.Sprintf("%s[%d]", where, i), e)
+		}
+	case map[string]any:
+		if len(x) == 1 {
+			for k, arg := range x {
+				if c.intrinsic(where, k, arg) {
+					return
+				}
+			}
+		}
+		for _, k := range sortedKeys(x) {
+			c.walk(where+"."+k, x[k])
+		}
+	}
+}
+
+// intrinsic checks {k: arg} when k is an intrinsic function or Condition,
+// and reports whether it was one (a malformed Fn::If is walked as a map).
+func (c *refChecker) intrinsic(where, k string, arg any) bool {
+	switch k {
+	case "Ref":
+		s, _ := arg.(string)
+		c.name(where, s, nil)
+	case "Fn::GetAtt":
+		c.fnGetAtt(where, arg)
+	case "Fn::Sub":
+		c.fnSub(where, arg)
+	case "Fn::If":
+		a, ok := arg.([]any)
+		if !ok || len(a) != 3 {
+			return false
+		}
+		c.cond(where, a[0])
+		c.walk(where, a[1:])
+	case "Condition":
+		c.cond(where, arg)
+	default:
+		return false
+	}
+	return true
+}
+
+func (c *refChecker) fnGetAtt(where string, arg any) {
+	switch a := arg.(type) {
+	case []any:
+		if len(a) == 2 {
+			id, _ := a[0].(string)
+			c.getAtt(where, id)
+			c.walk(where, a[1])
+			return
+		}
+	case string:
+		id, _, _ := strings.Cut(a, ".")
+		c.getAtt(where, id)
+		return
+	}
+	c.broken = append(c.broken, fmt.Errorf("%s: malformed Fn::GetAtt %v", where, arg))
+}
+
+func (c *refChecker) fnSub(where string, arg any) {
+	format, vars := "", map[string]any(nil)
+	switch a := arg.(type) {
+	case string:
+		format = a
+	case []any:
+		if len(a) == 2 {
+			format, _ = a[0].(string)
+			vars, _ = a[1].(map[string]any)
+			c.walk(where, a[1])
+		}
+	}
+	for _, ref := range subVariables(format) {
+		if id, _, ok := strings.Cut(ref, "."); ok {
+			if _, isVar := vars[ref]; !isVar {
+				c.getAtt(where, id)
+			}
+			continue
+		}
+		c.name(where, ref, vars)
+	}
 }
 
 // subVariables returns the ${Name} and ${Resource.Attr} references of a

@@ -5,7 +5,6 @@ package templatecheck
 
 import (
 	"encoding/json"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
@@ -30,26 +30,6 @@ var designFunctions = map[string]string{
 	"verify":      "VerifyFunction",
 	"authorizer":  "AuthorizerFunction",
 }
-
-// designRoutes are keyward's admin routes and the function folder serving
-// each.
-var designRoutes = map[string]string{
-	"POST /v1/keys":                "create",
-	"GET /v1/keys":                 "list",
-	"GET /v1/keys/{keyId}":         "list",
-	"PATCH /v1/keys/{keyId}":       "edit",
-	"POST /v1/keys/{keyId}/rotate": "edit",
-	"DELETE /v1/keys/{keyId}":      "revoke",
-	"POST /v1/keys/batch-revoke":   "revoke",
-	"GET /v1/audit":                "audit",
-	"GET /v1/whoami":               "verify",
-	"POST /v1/verify":              "verify",
-	"GET /v1/openapi.json":         "verify",
-}
-
-// publicRoutes are the routes served without a key: they answer the same
-// to everyone and change nothing.
-var publicRoutes = map[string]bool{"GET /v1/openapi.json": true}
 
 // authorizerIdentityContext are the $context identity sources the
 // authorizer's results must be cached by, besides the Authorization header.
@@ -180,15 +160,6 @@ func (r *repoState) functionFor(folder string) *samtemplate.ServerlessFunction {
 	return nil
 }
 
-func sortedIDs[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestTemplateResourcesValidateAgainstSchemas(t *testing.T) {
 	t.Parallel()
 	r := mustRepo(t)
@@ -210,7 +181,7 @@ func TestTemplateReferencesResolve(t *testing.T) {
 
 func TestEachFunctionFolderIsOneTemplateFunction(t *testing.T) {
 	r := mustRepo(t)
-	for _, id := range sortedIDs(r.functions) {
+	for _, id := range sortedKeys(r.functions) {
 		f := r.functions[id]
 		t.Run(id, func(t *testing.T) {
 			if err := r.buildErrs[id]; err != nil {
@@ -266,7 +237,7 @@ func TestEachFunctionFolderIsOneTemplateFunction(t *testing.T) {
 		})
 	}
 	t.Run("DesignFunctionsExist", func(t *testing.T) {
-		for _, folder := range sortedIDs(designFunctions) {
+		for _, folder := range sortedKeys(designFunctions) {
 			id := designFunctions[folder]
 			if !slices.Contains(r.folders, folder) {
 				t.Errorf("functions/%s does not exist yet", folder)
@@ -290,7 +261,7 @@ func TestEachFunctionFolderIsOneTemplateFunction(t *testing.T) {
 	})
 }
 
-func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
+func TestRouteTableIsTemplateAPIEvents(t *testing.T) {
 	r := mustRepo(t)
 	apis, err := r.tmpl.ServerlessAPIs(nil)
 	if err != nil {
@@ -302,7 +273,7 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 		dup []string
 	}
 	routes := make(map[string]*route)
-	for _, id := range sortedIDs(r.functions) {
+	for _, id := range sortedKeys(r.functions) {
 		for _, ev := range r.functions[id].APIEvents {
 			key := ev.Method + " " + ev.Path
 			if rt, ok := routes[key]; ok {
@@ -312,40 +283,41 @@ func TestDesignRoutesAreTemplateAPIEvents(t *testing.T) {
 			routes[key] = &route{fn: id, ev: ev}
 		}
 	}
-	for _, key := range sortedIDs(designRoutes) {
-		folder := designRoutes[key]
+	table := map[string]apikey.RouteScope{}
+	for _, e := range apikey.AdminRoutes() {
+		table[e.Method+" "+e.Path] = e
+	}
+	for _, key := range sortedKeys(table) {
+		want := table[key].Function
 		t.Run(key, func(t *testing.T) {
 			rt, ok := routes[key]
 			if !ok {
-				t.Fatalf("no Api event for %s: it belongs to functions/%s (%s)", key, folder, designFunctions[folder])
+				t.Fatalf("no Api event for %s: apikey's route table says %s serves it", key, want)
 			}
 			if len(rt.dup) > 0 {
 				t.Errorf("%s is an Api event of %s and of %v", key, rt.fn, rt.dup)
 			}
-			want := r.functionFor(folder)
-			if want == nil {
-				t.Errorf("%s is served by %s, but no template function is built from functions/%s yet", key, rt.fn, folder)
-			} else if want.LogicalID != rt.fn {
-				t.Errorf("%s is served by %s, want %s (functions/%s)", key, rt.fn, want.LogicalID, folder)
+			if rt.fn != want {
+				t.Errorf("%s is an Api event of %s, but apikey's route table says %s serves it", key, rt.fn, want)
 			}
 			api, ok := apis[rt.ev.API]
 			switch {
 			case !ok:
 				t.Errorf("%s: RestApiId names %s, which is not an AWS::Serverless::Api", key, rt.ev.API)
-			case publicRoutes[key] && rt.ev.Authorizer != "NONE":
-				t.Errorf("%s is public: it needs Auth: {Authorizer: NONE}", key)
-			case publicRoutes[key]:
+			case table[key].Public && rt.ev.Authorizer != "NONE":
+				t.Errorf("%s is public in apikey's route table: its Api event needs Auth: {Authorizer: NONE}", key)
+			case table[key].Public:
 			case rt.ev.Authorizer == "NONE":
-				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); every route but %v needs a valid key", key, slices.Sorted(maps.Keys(publicRoutes)))
+				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); only a route the table marks Public may", key)
 			case api.DefaultAuthorizer == "" && rt.ev.Authorizer == "":
 				t.Errorf("%s: API %s has no DefaultAuthorizer and the event names none", key, api.LogicalID)
 			}
 		})
 	}
 	t.Run("NoOtherRoutes", func(t *testing.T) {
-		for _, key := range sortedIDs(routes) {
-			if _, ok := designRoutes[key]; !ok {
-				t.Errorf("Api event %s of %s is not one of keyward's routes", key, routes[key].fn)
+		for _, key := range sortedKeys(routes) {
+			if _, ok := table[key]; !ok {
+				t.Errorf("Api event %s of %s is not in apikey's route table (pkg/apikey/authz.go)", key, routes[key].fn)
 			}
 		}
 	})
@@ -373,7 +345,7 @@ func TestFunctionEnvironmentIsSet(t *testing.T) {
 			for _, site := range u.DynamicEnv {
 				t.Errorf("%s reads an environment variable whose name is not a constant, so the template cannot be checked for it: %s", folder, site)
 			}
-			for _, name := range sortedIDs(u.Env) {
+			for _, name := range sortedKeys(u.Env) {
 				if strings.HasPrefix(name, "AWS_") || lambdaProvided[name] {
 					continue
 				}
@@ -463,7 +435,7 @@ func TestTemplateIsComplete(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(apis) != 1 {
-			t.Fatalf("APIs = %v, want exactly one", sortedIDs(apis))
+			t.Fatalf("APIs = %v, want exactly one", sortedKeys(apis))
 		}
 		for _, api := range apis {
 			az, ok := api.Authorizers[api.DefaultAuthorizer]
@@ -510,7 +482,7 @@ func TestTemplateIsComplete(t *testing.T) {
 					t.Errorf("API %s has no %s gateway response", api.LogicalID, typ)
 				}
 			}
-			for _, typ := range sortedIDs(api.GatewayResponses) {
+			for _, typ := range sortedKeys(api.GatewayResponses) {
 				body, ok := api.GatewayResponses[typ].Templates["application/json"]
 				if !ok {
 					t.Errorf("gateway response %s has no application/json template", typ)
@@ -543,7 +515,7 @@ func TestTemplateIsComplete(t *testing.T) {
 	t.Run("KMSKey", func(t *testing.T) {
 		keys := r.tmpl.ResourcesOfType("AWS::KMS::Key")
 		if len(keys) != 1 {
-			t.Fatalf("KMS keys = %v, want one", sortedIDs(keys))
+			t.Fatalf("KMS keys = %v, want one", sortedKeys(keys))
 		}
 		for id, k := range keys {
 			if k.Properties["EnableKeyRotation"] != true {
@@ -632,7 +604,7 @@ func TestTemplateIsComplete(t *testing.T) {
 // target (by a Ref or Fn::GetAtt in dimension), or "". The metric may be the
 // alarm's own or one of its metric math Metrics.
 func findAlarm(alarms map[string]samtemplate.Resource, namespace, metric, dimension, target string) string {
-	for _, id := range sortedIDs(alarms) {
+	for _, id := range sortedKeys(alarms) {
 		p := alarms[id].Properties
 		candidates := []any{p}
 		for _, m := range asList(p["Metrics"]) {
