@@ -7,7 +7,7 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/keyward/keyward/pkg/client"
@@ -51,7 +51,7 @@ func ExampleVerifier() {
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 		case !res.Valid:
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
-		case !strings.Contains(strings.Join(res.Scopes, " "), "recordings:read"):
+		case !slices.Contains(res.Scopes, "recordings:read"):
 			http.Error(w, "forbidden", http.StatusForbidden)
 		default:
 			fmt.Fprintf(w, "hello %s of %s\n", res.Name, res.TenantID)
