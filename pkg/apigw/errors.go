@@ -87,10 +87,7 @@ func classify(err error) (status int, body apikey.ErrorBody, internal bool) {
 }
 
 func errorResponse(status int, body apikey.ErrorBody) events.APIGatewayProxyResponse {
-	b, err := json.Marshal(errorBody{Error: body})
-	if err != nil { // cannot happen: strings only
-		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
-	}
+	b, _ := json.Marshal(errorBody{Error: body}) // strings only: it always encodes
 	resp := events.APIGatewayProxyResponse{StatusCode: status, Headers: baseHeaders(), Body: string(b)}
 	if status == http.StatusServiceUnavailable {
 		resp.Headers["Retry-After"] = "1"

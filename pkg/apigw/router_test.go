@@ -168,47 +168,26 @@ func TestRouterMethodNotAllowedListsAllow(t *testing.T) {
 	}
 }
 
-func TestNewRouterRefusesDuplicateRoutes(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic on a duplicate route")
-		}
-	}()
+// TestNewRouterRefusesWiringBugs: a duplicate route, or one apikey's route
+// table lacks, panics when the router is built.
+func TestNewRouterRefusesWiringBugs(t *testing.T) {
 	h := func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
 		return JSON(200, nil)
 	}
-	NewRouter(nil, Route{Method: "GET", Resource: "/v1/keys", Handler: h}, Route{Method: "get", Resource: "/v1/keys", Handler: h})
-}
-
-func TestPublicRouteNeedsNoAuthorizerContext(t *testing.T) {
-	var got apikey.Caller
-	h := func(_ context.Context, _ events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		got = c
-		return JSON(200, map[string]string{"ok": "yes"})
+	for name, routes := range map[string][]Route{
+		"Duplicate":     {{"GET", "/v1/keys", h}, {"get", "/v1/keys", h}},
+		"OutsideTable":  {{"PUT", "/v1/keys", h}},
+		"WithoutMethod": {{"", "/v1/keys", h}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			NewRouter(nil, routes...)
+		})
 	}
-	r := NewRouter(nil,
-		Route{Method: "GET", Resource: "/v1/openapi.json", Handler: h}, // Public in apikey's route table
-		Route{Method: "GET", Resource: "/v1/keys", Handler: h})
-	resp, _ := r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/openapi.json"})
-	if resp.StatusCode != 200 || got.KeyID != "" || got.TenantID != "" {
-		t.Errorf("public route: %d, caller %+v", resp.StatusCode, got)
-	}
-	resp, _ = r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/keys"})
-	if resp.StatusCode != 401 {
-		t.Errorf("a route that is not public, without an authorizer context: %d, want 401", resp.StatusCode)
-	}
-}
-
-func TestNewRouterRefusesRoutesOutsideTheTable(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic on a route apikey's table lacks")
-		}
-	}()
-	h := func(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
-		return JSON(200, nil)
-	}
-	NewRouter(nil, Route{"PUT", "/v1/keys", h})
 }
 
 // TestRouterChecksTheTableScopeBeforeTheHandler: a key without the route's
@@ -237,5 +216,24 @@ func TestRouterChecksTheTableScopeBeforeTheHandler(t *testing.T) {
 		if resp.StatusCode != c.status || (reached == 1) != (c.status == 200) {
 			t.Errorf("%s %s with %s: %d (handler ran %d times), want %d", c.method, c.resource, c.scopes, resp.StatusCode, reached, c.status)
 		}
+	}
+}
+
+func TestPublicRouteNeedsNoAuthorizerContext(t *testing.T) {
+	var got apikey.Caller
+	h := func(_ context.Context, _ events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		got = c
+		return JSON(200, map[string]string{"ok": "yes"})
+	}
+	r := NewRouter(nil,
+		Route{Method: "GET", Resource: "/v1/openapi.json", Handler: h}, // Public in apikey's route table
+		Route{Method: "GET", Resource: "/v1/keys", Handler: h})
+	resp, _ := r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/openapi.json"})
+	if resp.StatusCode != 200 || got.KeyID != "" || got.TenantID != "" {
+		t.Errorf("public route: %d, caller %+v", resp.StatusCode, got)
+	}
+	resp, _ = r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/keys"})
+	if resp.StatusCode != 401 {
+		t.Errorf("a route that is not public, without an authorizer context: %d, want 401", resp.StatusCode)
 	}
 }

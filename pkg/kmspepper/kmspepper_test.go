@@ -7,12 +7,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -148,6 +151,7 @@ type localKMS struct {
 	path string
 	addr string
 	arn  string
+	srv  *localkms.Server
 	stop func() error
 }
 
@@ -176,7 +180,7 @@ func (l *localKMS) start() {
 	if err != nil {
 		l.tb.Fatal(err)
 	}
-	l.addr, l.stop = strings.TrimPrefix(url, "http://"), stop
+	l.srv, l.addr, l.stop = s, strings.TrimPrefix(url, "http://"), stop
 }
 
 func (l *localKMS) down() {
@@ -196,6 +200,28 @@ func (l *localKMS) client() *countingKMS {
 		o.RetryMaxAttempts = 1
 	})
 	return &countingKMS{KMS: c}
+}
+
+// bubbleClient is client without sockets: each request is served by the
+// server in the caller's goroutine, so inside a testing/synctest bubble the
+// fake clock moves only when every goroutine waits on the test's own terms.
+func (l *localKMS) bubbleClient() *countingKMS {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret", "")}
+	c := kms.NewFromConfig(cfg, func(o *kms.Options) {
+		o.BaseEndpoint = aws.String("http://kms.local")
+		o.HTTPClient = &http.Client{Transport: inProcess{l.srv}}
+		o.RetryMaxAttempts = 1
+	})
+	return &countingKMS{KMS: c}
+}
+
+// inProcess serves a request with h in the calling goroutine.
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
 func sum(key, data []byte) []byte {
@@ -1039,38 +1065,44 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 	})
 }
 
+// TestCanceledLeaderDoesNotFailWaiters: a caller whose context is canceled
+// while it loads or creates the pepper fails alone; callers waiting on its
+// result go on.
 func TestCanceledLeaderDoesNotFailWaiters(t *testing.T) {
+	// In a synctest bubble the leader is parked in its KMS call and the
+	// waiter on the leader's flight before the cancel, with no sleep to hope so.
 	t.Run("Load", func(t *testing.T) {
 		l := mustLocalKMS(t)
 		store := newMemStore()
 		bootstrap(t, l, store)
-		k := l.client()
-		k.decryptDelay = 200 * time.Millisecond
-		h := kmspepper.New(k, store, keyAlias)
-
-		leaderCtx, cancel := context.WithCancel(context.Background())
-		leaderErr := make(chan error, 1)
-		go func() {
-			_, err := h.Hash(leaderCtx, []byte("x"))
-			leaderErr <- err
-		}()
-		time.Sleep(20 * time.Millisecond) // the leader is inside Decrypt
-		waiterErr := make(chan error, 1)
-		go func() {
-			_, err := h.Hash(context.Background(), []byte("x"))
-			waiterErr <- err
-		}()
-		time.Sleep(20 * time.Millisecond)
-		cancel()
-
-		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
-			t.Fatalf("leader err = %v, want context.Canceled", err)
-		}
-		if err := <-waiterErr; err != nil {
-			t.Fatalf("waiter err = %v, want success", err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			k := l.bubbleClient()
+			k.decryptDelay = 200 * time.Millisecond
+			h := kmspepper.New(k, store, keyAlias)
+			leaderCtx, cancel := context.WithCancel(context.Background())
+			leaderErr, waiterErr := make(chan error, 1), make(chan error, 1)
+			go func() {
+				_, err := h.Hash(leaderCtx, []byte("x"))
+				leaderErr <- err
+			}()
+			synctest.Wait() // the leader is inside Decrypt
+			go func() {
+				_, err := h.Hash(context.Background(), []byte("x"))
+				waiterErr <- err
+			}()
+			synctest.Wait() // the waiter waits on the leader's load
+			cancel()
+			if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+				t.Fatalf("leader err = %v, want context.Canceled", err)
+			}
+			if err := <-waiterErr; err != nil {
+				t.Fatalf("waiter err = %v, want success", err)
+			}
+		})
 	})
 
+	// EnsureCurrent's waiter queues on a mutex, which a synctest bubble does
+	// not count as waiting, so this one gives the callers time instead.
 	t.Run("EnsureCurrent", func(t *testing.T) {
 		l := mustLocalKMS(t)
 		store := newMemStore()

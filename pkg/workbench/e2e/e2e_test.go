@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/workbench/localstack"
 )
@@ -145,7 +147,54 @@ func (a *api) do(method, path, auth string, body any, headers ...string) *respon
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	if resp.StatusCode/100 == 2 {
+		driven.add(method, path)
+	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// driven records which of keyward's routes (apikey.AdminRoutes) some test
+// called with success.
+var driven = &routeSet{m: map[string]bool{}}
+
+type routeSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// add records the table route a concrete path is served by: the one whose
+// segments match, literal segments before {parameters}.
+func (s *routeSet) add(method, path string) {
+	path, _, _ = strings.Cut(path, "?")
+	got := strings.Split(path, "/")
+	best, bestLiterals := "", -1
+	for _, r := range apikey.AdminRoutes() {
+		want := strings.Split(r.Path, "/")
+		if r.Method != method || len(want) != len(got) {
+			continue
+		}
+		literals := 0
+		for i := range want {
+			switch {
+			case strings.HasPrefix(want[i], "{"):
+			case want[i] == got[i]:
+				literals++
+			default:
+				literals = -1
+			}
+			if literals < 0 {
+				break
+			}
+		}
+		if literals > bestLiterals {
+			best, bestLiterals = r.Method+" "+r.Path, literals
+		}
+	}
+	if best != "" {
+		s.mu.Lock()
+		s.m[best] = true
+		s.mu.Unlock()
+	}
 }
 
 // expect checks the status and returns the response.
@@ -540,6 +589,21 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("TheOpenAPIDocumentNeedsNoKey", func(t *testing.T) {
+		a := &api{t: t, base: st.APIURL}
+		a.expect(200, "GET", "/v1/openapi.json", "", nil)
+	})
+
+	t.Run("EveryRouteOfTheTableWasDriven", func(t *testing.T) {
+		driven.mu.Lock()
+		defer driven.mu.Unlock()
+		for _, r := range apikey.AdminRoutes() {
+			if !driven.m[r.Method+" "+r.Path] {
+				t.Errorf("%s %s (%s) was never called with success", r.Method, r.Path, r.Function)
+			}
+		}
+	})
+
 	t.Run("NoSecretInTheLogs", func(t *testing.T) {
 		logs := stackLogs.String()
 		for name, s := range map[string]string{"admin token": adminToken, "a key's secret": crm.Secret, "a rotated secret": current.Secret} {
@@ -614,4 +678,16 @@ func (s *syncBuffer) tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func TestRouteSetFindsTheTableRoute(t *testing.T) {
+	s := &routeSet{m: map[string]bool{}}
+	s.add("GET", "/v1/keys/key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z?x=1")
+	s.add("POST", "/v1/keys/key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z/rotate")
+	s.add("POST", "/v1/keys/batch-revoke")
+	s.add("GET", "/v1/nothing")
+	want := []string{"GET /v1/keys/{keyId}", "POST /v1/keys/batch-revoke", "POST /v1/keys/{keyId}/rotate"}
+	if got := slices.Sorted(maps.Keys(s.m)); !slices.Equal(got, want) {
+		t.Fatalf("routes = %q, want %q", got, want)
+	}
 }
