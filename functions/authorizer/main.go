@@ -22,5 +22,5 @@ func main() {
 	}
 	cfg.TokenPrefix = env.Settings.Service.TokenPrefix
 	a := authorizer.New(env.Store, env.Hasher, cfg, authorizer.WithLogger(env.Logger))
-	lambda.Start(a.Handle)
+	lambda.Start(a.HandleEvent) // REST (REQUEST) and HTTP API (payload 2.0) events
 }

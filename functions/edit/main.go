@@ -1,23 +1,17 @@
 // Command edit is the edit Lambda function: it serves PATCH /v1/keys/{keyId} and POST /v1/keys/{keyId}/rotate.
-// A rotation with no grace period and an edit of the allow-list or expiry
-// flush the stage's authorizer cache (pkg/gwflush).
+// The authorizer caches are flushed from the keys table's stream (FlushFunction, pkg/gwflush).
 package main
 
 import (
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/awsenv"
-	"github.com/keyward/keyward/pkg/gwflush"
 )
 
 func main() {
 	env := awsenv.MustLoad()
-	flush := gwflush.New(apigateway.NewFromConfig(env.AWS), gwflush.StageFromEnv(os.Getenv), env.Logger)
-	router := apigw.NewRouter(env.Logger, adminapi.EditRoutes(flush.Editor(env.Service))...)
-	lambda.Start(flush.Wrap(router.Handle))
+	router := apigw.NewRouter(env.Logger, adminapi.EditRoutes(env.Service)...)
+	lambda.Start(router.Handle)
 }

@@ -6,62 +6,25 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
-	"github.com/keyward/keyward/pkg/gwflush"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
-// flushRecorder stands in for API Gateway's control plane on loopback and
-// counts the authorizer-cache flushes it is asked for.
-type flushRecorder struct {
-	mu      sync.Mutex
-	flushes int
-	srv     *httptest.Server
-}
-
-func newFlushRecorder(t *testing.T) *flushRecorder {
-	r := &flushRecorder{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodDelete && strings.HasSuffix(req.URL.Path, "/cache/authorizers") {
-			r.mu.Lock()
-			r.flushes++
-			r.mu.Unlock()
-		}
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *flushRecorder) take() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := r.flushes
-	r.flushes = 0
-	return n
-}
-
-// faultStack is the four admin functions wired as their main.go wires them
-// (edit and revoke behind the gateway flush), over the real SDK clients
+// faultStack is the four admin functions wired as their main.go wires them,
+// over the real SDK clients
 // reaching DynamoDB Local and the local KMS through an injecting transport.
 type faultStack struct {
 	keys    *keywardtest.Stack // clean clients, to check outcomes with
 	f       *keywardtest.Faults
-	gw      *flushRecorder
 	caller  apikey.Caller
 	logs    *keywardtest.LogBuffer
 	routers map[string]func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
@@ -74,7 +37,7 @@ func newFaultStack(t *testing.T) *faultStack {
 	keys := keywardtest.Keys(t)
 	caller, def := keys.Bootstrap(t, "acme", "system:test")
 	f := keywardtest.NewFaults(t)
-	s := &faultStack{keys: keys, f: f, gw: newFlushRecorder(t), caller: caller, logs: &keywardtest.LogBuffer{}, secrets: []string{def.Secret, def.Token}}
+	s := &faultStack{keys: keys, f: f, caller: caller, logs: &keywardtest.LogBuffer{}, secrets: []string{def.Secret, def.Token}}
 	s.logs.CheckNoSecrets(t, &s.secrets)
 	// The service logs through slog's default logger, as awsenv sets it.
 	prev := slog.Default()
@@ -92,15 +55,11 @@ func (s *faultStack) logged(mark int, msg string) int {
 // wire mounts the functions over svc.
 func (s *faultStack) wire(svc *apikey.Service) {
 	log := s.logs.Logger()
-	flush := gwflush.New(apigateway.New(apigateway.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(s.gw.srv.URL), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	}), gwflush.Stage{}, log)
 	s.routers = map[string]func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error){
 		"create": apigw.NewRouter(log, adminapi.CreateRoutes(svc)...).Handle,
 		"list":   apigw.NewRouter(log, adminapi.ListRoutes(svc)...).Handle,
-		"edit":   flush.Wrap(apigw.NewRouter(log, adminapi.EditRoutes(flush.Editor(svc))...).Handle),
-		"revoke": flush.Wrap(apigw.NewRouter(log, adminapi.RevokeRoutes(flush.Revoker(svc))...).Handle),
+		"edit":   apigw.NewRouter(log, adminapi.EditRoutes(svc)...).Handle,
+		"revoke": apigw.NewRouter(log, adminapi.RevokeRoutes(svc)...).Handle,
 	}
 }
 
@@ -147,12 +106,11 @@ func (s *faultStack) verify(t *testing.T, id, secret string) apikey.VerifyCode {
 }
 
 // writeOp is one write route: what it sends, which DynamoDB call makes its
-// write, whether it flushes the gateway cache, what a committed write
+// write, what a committed write
 // changes in the table, and how to check the committed outcome.
 type writeOp struct {
 	name    string
 	call    string // the operation that writes: PutItem or TransactWriteItems
-	flushes bool
 	commit  counts
 	request func(s *faultStack, t *testing.T) (r req, target string, k *apikey.Issued)
 	check   func(s *faultStack, t *testing.T, r response, k *apikey.Issued)
@@ -199,7 +157,7 @@ var writeOps = []writeOp{
 				t.Errorf("renamed key = %s", r.Body)
 			}
 		}},
-	{name: "allow-list", call: "PutItem", flushes: true, commit: counts{changed: 1},
+	{name: "allow-list", call: "PutItem", commit: counts{changed: 1},
 		request: func(s *faultStack, t *testing.T) (req, string, *apikey.Issued) {
 			k := s.key(t)
 			return req{method: "PATCH", resource: adminapi.ResourceKey, keyID: k.ID, body: map[string]any{"allowList": map[string]any{"ips": []string{"203.0.113.0/24"}, "origins": []string{}}}}, k.ID, k
@@ -209,7 +167,7 @@ var writeOps = []writeOp{
 				t.Errorf("edited key = %s", r.Body)
 			}
 		}},
-	{name: "rotate", call: "PutItem", flushes: true, commit: counts{changed: 1},
+	{name: "rotate", call: "PutItem", commit: counts{changed: 1},
 		request: func(s *faultStack, t *testing.T) (req, string, *apikey.Issued) {
 			k := s.key(t)
 			return req{method: "POST", resource: adminapi.ResourceRotate, keyID: k.ID, headers: map[string]string{"If-Match": apigw.ETag(k.Version)}}, k.ID, k
@@ -222,7 +180,7 @@ var writeOps = []writeOp{
 				t.Errorf("the old secret verifies as %s, want INVALID_SECRET", c)
 			}
 		}},
-	{name: "revoke", call: "TransactWriteItems", flushes: true, commit: counts{removed: 1, changed: 1},
+	{name: "revoke", call: "TransactWriteItems", commit: counts{removed: 1, changed: 1},
 		request: func(s *faultStack, t *testing.T) (req, string, *apikey.Issued) {
 			k := s.key(t)
 			return req{method: "DELETE", resource: adminapi.ResourceKey, keyID: k.ID}, k.ID, k
@@ -273,9 +231,9 @@ var faults = []fault{
 // real SDK against DynamoDB Local, and checks each outcome: a failed write
 // changed nothing (the whole table scanned before and after) and answers
 // 500 (503 with Retry-After when throttled) with no AWS text; a committed
-// write answers 2xx, is made once and works; the gateway cache is flushed
-// after every change that stops credentials, whether or not the answer is
-// a success. It logs the matrix.
+// write answers 2xx, is made once and works (the gateway caches are flushed
+// from the keys table's stream, so only a committed write flushes: see
+// pkg/gwflush). It logs the matrix.
 func TestFaultMatrix(t *testing.T) {
 	s := newFaultStack(t)
 	var matrix []string
@@ -300,7 +258,6 @@ func TestFaultMatrix(t *testing.T) {
 				s.f.ForgetTokens(fa.forget)
 				defer s.f.Clear()
 				before := s.keys.Scan(t)
-				s.gw.take()
 				mark := len(s.logs.String())
 				within := fa.within
 				if within == 0 {
@@ -309,8 +266,7 @@ func TestFaultMatrix(t *testing.T) {
 				resp := s.serve(t, r, within)
 				s.f.Clear()
 				d := before.Diff(s.keys.Scan(t))
-				flushes := s.gw.take()
-				matrix = append(matrix, fmt.Sprintf("%-10s × %-34s → %d %-12s flushes %d, table: %s", op.name, fa.name, resp.StatusCode, resp.errorCode(), flushes, d))
+				matrix = append(matrix, fmt.Sprintf("%-10s × %-34s → %d %-12s table: %s", op.name, fa.name, resp.StatusCode, resp.errorCode(), d))
 
 				want := fa.status
 				if want == 0 {
@@ -351,18 +307,15 @@ func TestFaultMatrix(t *testing.T) {
 						t.Errorf("error = %s, want code %s with message %q", resp.Body, code, msg)
 					}
 				}
-				if wantFlushes := map[bool]int{true: 1, false: 0}[op.flushes]; flushes != wantFlushes {
-					t.Errorf("flushes = %d, want %d", flushes, wantFlushes)
-				}
 			})
 		}
 	}
-	t.Logf("fault matrix (route × fault → status code, cache flushes, table change):\n%s", strings.Join(matrix, "\n"))
+	t.Logf("fault matrix (route × fault → status code, table change):\n%s", strings.Join(matrix, "\n"))
 }
 
 // TestBatchRevokeFaults: a batch revoke goes on past one ID's failure,
 // reports each ID's outcome (internal errors as code internal with a
-// generic message), changes only what it reports revoked, and flushes once.
+// generic message) and changes only what it reports revoked.
 func TestBatchRevokeFaults(t *testing.T) {
 	s := newFaultStack(t)
 	cases := []struct {
@@ -395,7 +348,6 @@ func TestBatchRevokeFaults(t *testing.T) {
 			s.f.ForgetTokens(c.forget)
 			defer s.f.Clear()
 			before := s.keys.Scan(t)
-			s.gw.take()
 			mark := len(s.logs.String())
 			resp := s.serve(t, req{method: "POST", resource: adminapi.ResourceBatchRevoke, body: map[string]any{"ids": []string{a.ID, b.ID, d.ID}}}, 5*time.Second)
 			s.f.Clear()
@@ -434,9 +386,6 @@ func TestBatchRevokeFaults(t *testing.T) {
 				if n := s.logged(mark, "batch revoke: key not revoked"); n != 1 {
 					t.Errorf("log lines for the failed ID = %d, want 1", n)
 				}
-			}
-			if n := s.gw.take(); n != 1 {
-				t.Errorf("flushes = %d, want 1", n)
 			}
 		})
 	}

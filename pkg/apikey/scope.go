@@ -3,6 +3,7 @@ package apikey
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -92,4 +93,25 @@ func CanGrant(scopes []string, want string) bool {
 		}
 	}
 	return slices.Contains(scopes, ScopeAdmin)
+}
+
+// ownNamespaces are the first segments of keyward's own scopes (keys:*,
+// audit:read, tenants:*, actors:*): never a protected API's.
+var ownNamespaces = map[string]bool{"keys": true, "audit": true, "tenants": true, "actors": true}
+
+// checkKnownScopes refuses, when routeScopes is set, a scope that is neither
+// keyward's own nor covers a scope some protected route needs (a typo would
+// otherwise be a key that opens nothing). The error names the scope.
+func checkKnownScopes(scopes, routeScopes []string) error {
+	if len(routeScopes) == 0 {
+		return nil
+	}
+	for i, sc := range scopes {
+		ns, _, _ := strings.Cut(sc, ":")
+		if ownNamespaces[ns] || slices.ContainsFunc(routeScopes, func(r string) bool { return implies(sc, r) }) {
+			continue
+		}
+		return Invalid("scopes["+strconv.Itoa(i)+"]", "%q is neither one of keyward's scopes nor one the RouteScopes parameter names", sc)
+	}
+	return nil
 }

@@ -39,6 +39,11 @@ type Config struct {
 	KeyTypes []string
 	// RevokedRetention is how long a revoked key is kept before TTL purges it.
 	RevokedRetention time.Duration
+	// RouteScopes, when set, are the scopes the protected APIs' routes need
+	// (the RouteScopes parameter's values): a new key may then hold only
+	// keyward's own scopes and scopes covering one of these, so a typo such
+	// as recording:read is refused instead of granting nothing.
+	RouteScopes []string
 }
 
 // Service is the key lifecycle: create, get, list, edit, rotate, revoke.
@@ -191,6 +196,9 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 	}
 	scopes, err := validateScopes(in.Scopes)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkKnownScopes(scopes, s.cfg.RouteScopes); err != nil {
 		return nil, err
 	}
 	if err := checkScopesBelow(c.Scopes, scopes, "create"); err != nil {

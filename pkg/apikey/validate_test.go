@@ -231,3 +231,29 @@ func TestTenantIDRule(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteScopesBoundNewKeys: with RouteScopes set, a new key holds only
+// keyward's scopes and scopes covering a route's; a typo names the scope.
+func TestRouteScopesBoundNewKeys(t *testing.T) {
+	routes := []string{"recordings:read", "recordings:audio"}
+	for _, c := range []struct {
+		scopes []string
+		bad    string
+	}{
+		{scopes: []string{"recordings:read", "keys:read", "audit:read"}},
+		{scopes: []string{"recordings:*"}},
+		{scopes: []string{"recordings:read", "recording:read"}, bad: "scopes[1]"},
+		{scopes: []string{"billing:read"}, bad: "scopes[0]"},
+	} {
+		err := checkKnownScopes(c.scopes, routes)
+		if c.bad == "" && err != nil {
+			t.Errorf("%v refused: %v", c.scopes, err)
+		}
+		if c.bad != "" && (err == nil || !strings.Contains(err.Error(), c.bad)) {
+			t.Errorf("%v: err = %v, want one naming %s", c.scopes, err, c.bad)
+		}
+	}
+	if err := checkKnownScopes([]string{"anything:goes"}, nil); err != nil {
+		t.Errorf("without RouteScopes any scope is accepted: %v", err)
+	}
+}

@@ -220,7 +220,7 @@ func FuzzStreamImage(f *testing.F) {
 			if img == nil {
 				continue
 			}
-			k, err := dynamostore.DecodeKeyItem(toSDK(img))
+			k, err := dynamostore.DecodeKeyItem(dynamostore.FromStreamImage(img))
 			if err != nil {
 				leaks("a decode error", err.Error())
 				continue

@@ -5,7 +5,6 @@ import (
 	"reflect"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/keyward/keyward/pkg/audit"
 	"github.com/keyward/keyward/pkg/dynamostore"
@@ -34,7 +33,7 @@ func decodeVersion(img map[string]events.DynamoDBAttributeValue, which string) (
 	if img == nil {
 		return nil, nil
 	}
-	k, err := dynamostore.DecodeKeyItem(toSDK(img))
+	k, err := dynamostore.DecodeKeyItem(dynamostore.FromStreamImage(img))
 	if err != nil {
 		// The decoder's message names types, never values.
 		return nil, fmt.Errorf("decode %s image: %w", which, err)
@@ -51,49 +50,9 @@ func secretChanged(old, new map[string]events.DynamoDBAttributeValue) bool {
 	for _, a := range []string{attrSecret, attrPepper} {
 		o, oOK := old[a]
 		n, nOK := new[a]
-		if oOK != nOK || (oOK && !reflect.DeepEqual(toSDKValue(o), toSDKValue(n))) {
+		if oOK != nOK || (oOK && !reflect.DeepEqual(dynamostore.FromStreamValue(o), dynamostore.FromStreamValue(n))) {
 			return true
 		}
 	}
 	return false
-}
-
-// toSDK converts a Lambda event image into the SDK's attribute values, which
-// the attributevalue decoder reads.
-func toSDK(m map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
-	out := make(map[string]types.AttributeValue, len(m))
-	for k, v := range m {
-		out[k] = toSDKValue(v)
-	}
-	return out
-}
-
-func toSDKValue(v events.DynamoDBAttributeValue) types.AttributeValue {
-	switch v.DataType() {
-	case events.DataTypeString:
-		return &types.AttributeValueMemberS{Value: v.String()}
-	case events.DataTypeNumber:
-		return &types.AttributeValueMemberN{Value: v.Number()}
-	case events.DataTypeBinary:
-		return &types.AttributeValueMemberB{Value: v.Binary()}
-	case events.DataTypeBoolean:
-		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}
-	case events.DataTypeStringSet:
-		return &types.AttributeValueMemberSS{Value: v.StringSet()}
-	case events.DataTypeNumberSet:
-		return &types.AttributeValueMemberNS{Value: v.NumberSet()}
-	case events.DataTypeBinarySet:
-		return &types.AttributeValueMemberBS{Value: v.BinarySet()}
-	case events.DataTypeList:
-		l := v.List()
-		out := make([]types.AttributeValue, len(l))
-		for i, e := range l {
-			out[i] = toSDKValue(e)
-		}
-		return &types.AttributeValueMemberL{Value: out}
-	case events.DataTypeMap:
-		return &types.AttributeValueMemberM{Value: toSDK(v.Map())}
-	default:
-		return &types.AttributeValueMemberNULL{Value: true}
-	}
 }

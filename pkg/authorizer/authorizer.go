@@ -47,6 +47,7 @@ const DefaultKeyCacheTTL = 2 * time.Second
 type Store interface {
 	apikey.KeyGetter
 	lastused.Toucher
+	Registry
 }
 
 // Config holds the authorizer's settings.
@@ -77,6 +78,7 @@ type Authorizer struct {
 	hasher apikey.Hasher
 	routes *routeTable
 	usage  *lastused.Recorder
+	track  *tracker
 	now    func() time.Time
 	log    *slog.Logger
 }
@@ -104,6 +106,7 @@ func New(store Store, hasher apikey.Hasher, cfg Config, opts ...Option) *Authori
 	a.keys = newKeyCache(store, cfg.KeyCacheTTL, !cfg.GatewayCaches, a.now)
 	a.routes = newRouteTable(append(apikey.AdminRoutes(), cfg.RouteScopes...))
 	a.usage = lastused.New(store, cfg.UsageInterval, a.log)
+	a.track = newTracker(store, a.log)
 	return a
 }
 
@@ -137,7 +140,17 @@ type decision struct {
 // and never logs credentials.
 func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	start := time.Now()
+	var recorded <-chan struct{}
+	if s, ok := stageOf(req.MethodArn); ok {
+		recorded = a.track.stage(ctx, s, a.now()) // beside the key's read
+	}
 	d := a.decide(ctx, req)
+	if d.outcome == outcomeAllow {
+		// An Allow the gateway caches must reach the flusher's notice: its
+		// stage, and the key's deadline when it falls within a cache TTL.
+		wait(recorded)
+		a.track.deadline(ctx, d.key, a.now())
+	}
 	a.logDecision(ctx, req, d, time.Since(start))
 	switch d.outcome {
 	case outcomeAllow:
@@ -147,7 +160,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 			Context:        d.ent.context,
 		}, nil
 	case outcomeDeny:
-		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix)}, nil
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix), Context: denyContext(d.reason)}, nil
 	case outcomeUnauthorized:
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthenticated
 	}

@@ -184,8 +184,8 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("store reads = %d, want %d", got, c.storeGets)
 			}
 			if c.kind == "403" {
-				if r.resp.PrincipalID == "" || r.resp.Context != nil {
-					t.Errorf("deny response = %+v, want a principal and no context", r.resp)
+				if r.resp.PrincipalID == "" || len(r.resp.Context) != 2 || r.resp.Context["denyReason"] != c.reason || r.resp.Context["denyMessage"] == "" {
+					t.Errorf("deny response = %+v, want a principal and a context naming the rule %q and nothing else", r.resp, c.reason)
 				}
 				if allows(r.resp.PolicyDocument, methodARN("GET", "/v1/whoami")) {
 					t.Errorf("deny policy allows a route: %+v", r.resp.PolicyDocument)
@@ -287,7 +287,7 @@ func TestAllowResponse(t *testing.T) {
 	if r.kind() != "allow" {
 		t.Fatalf("kind = %s (%v)", r.kind(), r.err)
 	}
-	want := map[string]string{"tenantId": "acme", "keyId": iss.ID, "keyName": "CRM sync", "keyType": "integration", "scopes": "keys:read recordings:read"}
+	want := map[string]string{"tenantId": "acme", "keyId": iss.ID, "keyName": "CRM sync", "keyType": "integration", "scopes": "keys:read recordings:read", "metadata": "{}"}
 	if len(r.resp.Context) != len(want) {
 		t.Errorf("context = %v, want exactly %v", r.resp.Context, want)
 	}

@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +34,29 @@ func newEntry(k *apikey.StoredKey) *entry {
 			"keyName":  k.Name,
 			"keyType":  k.Type,
 			"scopes":   strings.Join(k.Scopes, " "),
+			"metadata": metadataJSON(k.Metadata),
 		},
 	}
+}
+
+// MaxMetadataContext bounds the key's metadata handed to integrations (as
+// JSON text in the context's metadata); larger metadata is passed as "{}"
+// (see metadataJSON).
+const MaxMetadataContext = 4096
+
+// metadataJSON renders metadata as JSON text for the authorizer context,
+// which holds only strings, numbers and booleans: "{}" when there is none or
+// when it would exceed MaxMetadataContext bytes (metadata of at most 32
+// entries of 64 + 512 characters can).
+func metadataJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(m)
+	if err != nil || len(b) > MaxMetadataContext {
+		return "{}"
+	}
+	return string(b)
 }
 
 // minRefreshAge is how old a cached key must be before a secret that does not

@@ -80,6 +80,10 @@ func (s *fuzzStore) TouchLastUsed(context.Context, string, time.Time, time.Durat
 	return true, nil
 }
 
+func (s *fuzzStore) RecordStage(context.Context, apikey.Stage, time.Time) error { return nil }
+
+func (s *fuzzStore) RecordDeadline(context.Context, apikey.Deadline) error { return nil }
+
 // fuzzHasher is an apikey.Hasher with a fixed HMAC-SHA256 key.
 type fuzzHasher struct{}
 

@@ -143,3 +143,35 @@ func denyPolicy(prefix string) events.APIGatewayCustomAuthorizerPolicy {
 		Statement: []events.IAMPolicyStatement{{Action: []string{invokeAction}, Effect: "Deny", Resource: []string{prefix + "*"}}},
 	}
 }
+
+// stageOf returns the REST API stage a method ARN names
+// (arn:aws:execute-api:region:account:apiId/stage/METHOD/path).
+func stageOf(methodARN string) (apikey.Stage, bool) {
+	prefix, ok := stagePrefix(methodARN)
+	if !ok {
+		return apikey.Stage{}, false
+	}
+	parts := strings.SplitN(prefix, ":", 6)
+	apiID, rest, _ := strings.Cut(parts[5], "/")
+	return apikey.Stage{APIID: apiID, Name: strings.TrimSuffix(rest, "/")}, true
+}
+
+// denyMessages explain each refusal a Deny policy carries, starting with
+// the reason as logged; the gateway's ACCESS_DENIED response shows them
+// ($context.authorizer.denyMessage), so a 403 says which rule refused.
+var denyMessages = map[string]string{
+	reasonRouteNotInScopes:        "route_not_in_scopes: this key's scopes do not include this route",
+	reasonRouteNotConfigured:      "route_not_configured: no RouteScopes entry names this route",
+	apikey.ReasonIPNotAllowed:     "ip_not_allowed: this key may not be used from this source IP",
+	apikey.ReasonOriginNotAllowed: "origin_not_allowed: this key may not be used from this origin",
+	apikey.ReasonOriginMissing:    "origin_missing: this key is limited to some origins and the request names none",
+}
+
+// denyContext is the context of a Deny: the rule that refused.
+func denyContext(reason string) map[string]any {
+	msg, ok := denyMessages[reason]
+	if !ok {
+		msg = "this key may not call this route"
+	}
+	return map[string]any{"denyReason": reason, "denyMessage": msg}
+}

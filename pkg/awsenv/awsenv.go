@@ -10,6 +10,7 @@ package awsenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,8 +46,9 @@ type Settings struct {
 	// a key ID, key ARN or alias.
 	KMSKeyID string
 	// Service holds TOKEN_PREFIX (default kw), KEY_TYPES (comma-separated,
-	// empty allows any well-formed type) and REVOKED_RETENTION_DAYS (1-3650,
-	// default 90).
+	// empty allows any well-formed type), the scopes of ROUTE_SCOPES (a JSON
+	// object of routes to scopes; the authorizer checks the routes) and
+	// REVOKED_RETENTION_DAYS (1-3650, default 90).
 	Service apikey.Config
 	// LogLevel is LOG_LEVEL, else Lambda's AWS_LAMBDA_LOG_LEVEL (set from the
 	// template's LoggingConfig), else INFO.
@@ -84,6 +86,18 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 			return Settings{}, fmt.Errorf("KEY_TYPES: %q must match ^[a-z][a-z0-9_-]{0,31}$", t)
 		}
 		s.Service.KeyTypes = append(s.Service.KeyTypes, t)
+	}
+
+	if v := strings.TrimSpace(getenv("ROUTE_SCOPES")); v != "" {
+		var routes map[string]string
+		if err := json.Unmarshal([]byte(v), &routes); err != nil {
+			return Settings{}, fmt.Errorf(`ROUTE_SCOPES must be a JSON object such as {"GET /recordings/{id}": "recordings:read"}`)
+		}
+		for _, sc := range routes {
+			if !slices.Contains(s.Service.RouteScopes, sc) {
+				s.Service.RouteScopes = append(s.Service.RouteScopes, sc)
+			}
+		}
 	}
 
 	days := DefaultRevokedRetentionDays

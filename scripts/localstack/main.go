@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -32,8 +33,43 @@ func (p params) Set(s string) error {
 	return nil
 }
 
+// readParamFile adds the parameters of a JSON file ({"Name": "value"}) to
+// p: values with quotes and braces (RouteScopes) need no shell quoting there.
+// Flags given with -param win over the file.
+func readParamFile(path string, p params) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("%s: want a JSON object of parameter names to values: %v", path, err)
+	}
+	for k, v := range m {
+		if _, set := p[k]; set {
+			continue
+		}
+		switch x := v.(type) {
+		case string:
+			p[k] = x
+		case float64, bool:
+			p[k] = fmt.Sprint(x)
+		default:
+			return fmt.Errorf("%s: parameter %s: want a string, number or boolean", path, k)
+		}
+	}
+	return nil
+}
+
+// list collects repeated flags.
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
 func main() {
 	ps := params{}
+	var apis list
 	var (
 		dir         = flag.String("dir", "", "data directory (default <repo>/.local)")
 		apiPort     = flag.Int("api-port", localstack.DefaultAPIPort, "API Gateway emulator port on 127.0.0.1 (0: any free port)")
@@ -43,14 +79,22 @@ func main() {
 		tenant      = flag.String("tenant", localstack.DefaultTenant, "tenant bootstrapped on first start")
 		concurrency = flag.Int("concurrency", 4, "processes per function, at most")
 		verbose     = flag.Bool("v", false, "debug logs of the emulators")
+		paramFile   = flag.String("param-file", "", `JSON file of template parameters, {"Name": "value"} (-param wins)`)
 	)
+	flag.Var(&apis, "api", "another SAM template to serve beside keyward's, each API at its own base URL (repeatable)")
 	flag.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param AuthorizerCacheTtl=0")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./scripts/localstack [flags]\n\nRuns keyward locally from template.yaml.\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./scripts/localstack [flags]\n\nRuns keyward locally from template.yaml, and other SAM templates beside it (-api).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	dieWithParent()
+	if *paramFile != "" {
+		if err := readParamFile(*paramFile, ps); err != nil {
+			fmt.Fprintln(os.Stderr, "keyward local: -param-file:", err)
+			os.Exit(2)
+		}
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
@@ -68,6 +112,7 @@ func main() {
 		MaxConcurrency: *concurrency,
 		Tenant:         *tenant,
 		LogLevel:       level,
+		APIs:           apis,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "keyward local:", err)

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+
+	"github.com/keyward/keyward/pkg/workbench/filelock"
 )
 
 // JarName is the DynamoDB Local jar inside the directory Install returns.
@@ -55,7 +57,7 @@ func Install(repoRoot string) (jarDir string, err error) {
 	if err := os.MkdirAll(lockDir, 0o700); err != nil {
 		return "", fmt.Errorf("ddblocal: install: %w", err)
 	}
-	unlock, err := lockFile(filepath.Join(lockDir, "ddblocal-install.lock"))
+	unlock, err := filelock.Lock(filepath.Join(lockDir, "ddblocal-install.lock"), 0o644)
 	if err != nil {
 		return "", fmt.Errorf("ddblocal: install: lock: %w", err)
 	}

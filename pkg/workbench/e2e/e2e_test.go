@@ -42,10 +42,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startStack starts the stack on first use, with the template's defaults:
-// the gateway caches authorizer results (AuthorizerCacheTtl 60 s) and the
-// authorizer caches keys (KeyCacheTtl 2 s), so revocation is tested with
-// caching on.
+// startStack starts the stack on first use, with the sample protected API
+// (scripts/examples/recordings) beside keyward's, keyward's RouteScopes from
+// its parameters file, and API Gateway's default cache TTL: the gateways
+// cache authorizer results for 300 s (AuthorizerCacheTtl, and the sample's
+// own) and the authorizer caches keys (KeyCacheTtl 2 s), so revocation and
+// expiry are tested with caching on.
 func startStack(t *testing.T) *localstack.Stack {
 	t.Helper()
 	stackOnce.Do(func() {
@@ -66,10 +68,18 @@ func startStack(t *testing.T) *localstack.Stack {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
+		params, err := sampleParameters()
+		if err != nil {
+			stackErr = err
+			return
+		}
+		params["AuthorizerCacheTtl"] = "300"
 		stack, stackErr = localstack.Start(ctx, localstack.Options{
-			DataDir:  dir,
-			Output:   logs,
-			Terminal: io.Discard, // the token is read from its file
+			DataDir:    dir,
+			Output:     logs,
+			Terminal:   io.Discard, // the token is read from its file
+			Parameters: params,
+			APIs:       []string{sampleTemplate},
 		})
 	})
 	if stackErr != nil {

@@ -23,7 +23,8 @@
 //     requestContext.authorizer (context values as strings, as API Gateway
 //     passes them), and the rest of the proxy event;
 //   - GatewayResponses: status codes, headers and body templates, with the
-//     common $context variables;
+//     common $context variables and the authorizer's context
+//     ($context.authorizer.<key>, e.g. a Deny's reason);
 //   - FlushStageAuthorizersCache, through ManagementAPI.
 //
 // The Authorization header (or any identity source) is never logged.
@@ -217,17 +218,20 @@ func (g *Gateway) FlushAuthorizersCache() {
 
 // request is one request on its way through the stage.
 type request struct {
-	id        string
-	start     time.Time
-	r         *http.Request
-	body      []byte
-	sourceIP  string
-	route     Route
-	resource  string
-	params    map[string]string
-	authCtx   map[string]any
-	function  string
-	errorType string // the gateway response type sent, for the access log
+	id       string
+	start    time.Time
+	r        *http.Request
+	body     []byte
+	sourceIP string
+	route    Route
+	resource string
+	params   map[string]string
+	authCtx  map[string]any
+	// authResult is the authorizer's answer, whose context a gateway
+	// response may show ($context.authorizer.<key>).
+	authResult *authResult
+	function   string
+	errorType  string // the gateway response type sent, for the access log
 }
 
 // ServeHTTP serves one request of the stage.
@@ -376,6 +380,7 @@ func (g *Gateway) authorize(w http.ResponseWriter, req *request) (int, bool) {
 		}
 	}
 	allowed, explicit := result.allows(methodARN)
+	req.authResult = result
 	if !allowed {
 		msg := "User is not authorized to access this resource"
 		if explicit {
@@ -681,6 +686,12 @@ func (g *Gateway) render(tpl string, req *request, typ, message string) string {
 		"$context.resourcePath":        req.resource,
 		"$context.path":                "/" + g.cfg.Stage + req.r.URL.Path,
 		"$context.identity.sourceIp":   req.sourceIP,
+	}
+	if req.authResult != nil {
+		vars["$context.authorizer.principalId"] = req.authResult.principalID
+		for k, v := range req.authResult.context {
+			vars["$context.authorizer."+k] = v
+		}
 	}
 	names := make([]string, 0, len(vars))
 	for k := range vars {

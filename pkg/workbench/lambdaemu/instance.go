@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/pkg/workbench/childproc"
+	"github.com/keyward/keyward/pkg/workbench/console"
 )
 
 // Runtime API paths (aws-lambda-go and every other runtime use these).
@@ -143,7 +144,7 @@ func (in *instance) startProcess() (*process, error) {
 		"_HANDLER=bootstrap",
 		"TZ=:UTC",
 	)
-	stdout, stderr := newLineWriter(f.cfg.Output), newLineWriter(f.cfg.Output)
+	stdout, stderr := console.NewLines(f.cfg.Output), console.NewLines(f.cfg.Output)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Output still held open by something the binary started must not
 	// keep Wait from returning.
@@ -176,8 +177,8 @@ func (p *process) exited(waitErr error) {
 	_ = p.srv.Close() // also ends handlers still blocked in /next
 	// Anything the binary started dies with it.
 	_ = childproc.SignalGroup(p.cmd, syscall.SIGKILL)
-	_ = p.cmd.Stdout.(*lineWriter).Close()
-	_ = p.cmd.Stderr.(*lineWriter).Close()
+	_ = p.cmd.Stdout.(*console.Lines).Close()
+	_ = p.cmd.Stderr.(*console.Lines).Close()
 
 	stopping := false
 	select {
@@ -431,51 +432,4 @@ func dirOf(path string) string {
 		return path[:i]
 	}
 	return "."
-}
-
-// lineWriter splits what a process writes into lines and writes each line
-// (without its newline) to dst in one Write.
-type lineWriter struct {
-	mu  sync.Mutex
-	dst io.Writer
-	buf []byte
-}
-
-// maxLine bounds a line kept in memory; longer lines are written in parts.
-const maxLine = 64 << 10
-
-func newLineWriter(dst io.Writer) *lineWriter { return &lineWriter{dst: dst} }
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := bytes.TrimSuffix(l.buf[:i], []byte{'\r'})
-		_, _ = l.dst.Write(line)
-		l.buf = l.buf[i+1:]
-	}
-	for len(l.buf) > maxLine {
-		_, _ = l.dst.Write(l.buf[:maxLine])
-		l.buf = l.buf[maxLine:]
-	}
-	if len(l.buf) == 0 {
-		l.buf = nil
-	}
-	return len(p), nil
-}
-
-// Close writes a final unterminated line.
-func (l *lineWriter) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.buf) > 0 {
-		_, _ = l.dst.Write(l.buf)
-		l.buf = nil
-	}
-	return nil
 }

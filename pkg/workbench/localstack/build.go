@@ -25,7 +25,13 @@ import (
 //  3. by convention, functions/<logical ID without "Function", lower case>
 //     (AuditStreamFunction → functions/auditstream).
 func PackageDir(ctx context.Context, repoRoot string, f *samtemplate.ServerlessFunction) (string, error) {
-	codeDir := filepath.Join(repoRoot, filepath.FromSlash(f.CodeURI))
+	return packageDirIn(ctx, repoRoot, repoRoot, f)
+}
+
+// packageDirIn is PackageDir for a template in tmplDir (CodeUri is relative
+// to it) whose functions build in the Go module at repoRoot.
+func packageDirIn(ctx context.Context, repoRoot, tmplDir string, f *samtemplate.ServerlessFunction) (string, error) {
+	codeDir := filepath.Join(tmplDir, filepath.FromSlash(f.CodeURI))
 	if f.BuildMethod == "makefile" {
 		if pkg, err := makeTargetPackage(ctx, codeDir, "build-"+f.LogicalID); err == nil {
 			if rel, err := relPackage(repoRoot, codeDir, pkg); err == nil {
@@ -37,9 +43,9 @@ func PackageDir(ctx context.Context, repoRoot string, f *samtemplate.ServerlessF
 		return relPackage(repoRoot, repoRoot, codeDir)
 	}
 	name := strings.ToLower(strings.TrimSuffix(f.LogicalID, "Function"))
-	dir := filepath.Join(repoRoot, "functions", name)
+	dir := filepath.Join(tmplDir, "functions", name)
 	if isMainPackage(dir) {
-		return "./functions/" + name, nil
+		return relPackage(repoRoot, repoRoot, dir)
 	}
 	return "", fmt.Errorf("localstack: no package for function %s: no Makefile target build-%s naming one, CodeUri %q is not a main package, and %s does not exist",
 		f.LogicalID, f.LogicalID, f.CodeURI, dir)
@@ -195,4 +201,17 @@ func copyFile(src, dst string) error {
 		return fmt.Errorf("localstack: %w", err)
 	}
 	return nil
+}
+
+// moduleRoot is the directory of the go.mod governing dir (dir itself when
+// none is found).
+func moduleRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
 }

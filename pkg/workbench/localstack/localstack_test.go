@@ -2,8 +2,10 @@ package localstack
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
@@ -72,7 +74,7 @@ func TestFunctionEnvResolvesTheTemplate(t *testing.T) {
 	}
 	tables := map[string]string{"KeysTable": "KeysTable", "AuditTable": "AuditTable"}
 	kmsKeys := map[string]string{"KeywardKey": "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-4333-8444-555555555555"}
-	values := refs(tmpl, map[string]string{"TokenPrefix": "acme"}, tables, map[string]string{"KeysTable": "arn:stream"}, kmsKeys, map[string]string{"KeywardApi": "abcdefghij"})
+	values := refs(tmpl, StackName, map[string]string{"TokenPrefix": "acme"}, tables, map[string]string{"KeysTable": "arn:stream"}, kmsKeys, map[string]string{"KeywardApi": "abcdefghij"})
 	for id, f := range fns {
 		env, skipped := functionEnv(f, values)
 		for k, err := range skipped {
@@ -85,19 +87,37 @@ func TestFunctionEnvResolvesTheTemplate(t *testing.T) {
 }
 
 func TestAPIIDIsStableAndWellFormed(t *testing.T) {
-	a, b := apiID("KeywardApi"), apiID("KeywardApi")
-	if a != b || len(a) != 10 || apiID("Other") == a {
+	a, b := apiID(StackName, "KeywardApi"), apiID(StackName, "KeywardApi")
+	if a != b || len(a) != 10 || apiID(StackName, "Other") == a || apiID("recordings", "KeywardApi") == a {
 		t.Errorf("apiID = %q, %q", a, b)
 	}
 }
 
-func TestPickAPI(t *testing.T) {
-	_, tmpl := repoTemplate(t)
-	fns, _ := tmpl.ServerlessFunctions(nil)
-	apis, _ := tmpl.ServerlessAPIs(nil)
-	api, err := pickAPI(apis, fns)
-	if err != nil || api == nil || api.LogicalID != "KeywardApi" {
-		t.Errorf("pickAPI = %v, %v", api, err)
+// TestBadParametersStopTheStart: a value the template's constraints or the
+// authorizer refuse stops the stack before anything starts, naming the
+// parameter.
+func TestBadParametersStopTheStart(t *testing.T) {
+	root, _ := repoTemplate(t)
+	for _, c := range []struct {
+		name   string
+		params map[string]string
+	}{
+		{"UnquotedRouteScopes", map[string]string{"RouteScopes": "{GET /recordings/*:recordings:read}"}},
+		{"RouteScopesOverlappingKeywardsOwnRoute", map[string]string{"RouteScopes": `{"GET /v1/keys": "recordings:read"}`}},
+		{"RouteScopesWithABadPath", map[string]string{"RouteScopes": `{"GET /recordings/x*": "recordings:read"}`}},
+		{"CacheTtlOutOfRange", map[string]string{"AuthorizerCacheTtl": "7200"}},
+		{"UnknownParameter", map[string]string{"RouteScope": "{}"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := ""
+			for k := range c.params {
+				name = k
+			}
+			_, err := Start(context.Background(), Options{RepoRoot: root, DataDir: t.TempDir(), Parameters: c.params, Output: io.Discard, Terminal: io.Discard})
+			if err == nil || !strings.Contains(err.Error(), "parameter "+name) {
+				t.Fatalf("err = %v, want one naming parameter %s", err, name)
+			}
+		})
 	}
 }
 

@@ -13,11 +13,13 @@ import (
 )
 
 // Region, Account and StackName are what the local stack reports as its
-// AWS pseudo parameters.
+// AWS pseudo parameters (StackName for keyward's template: protected APIs
+// import its exports as <StackName>-AuthorizerFunctionArn, ...; another
+// template's stack is named after its directory).
 const (
 	Region    = localaws.Region
 	Account   = localaws.Account
-	StackName = "keyward-local"
+	StackName = "keyward"
 )
 
 // refs builds the values that Ref, Fn::GetAtt and Fn::Sub resolve to in a
@@ -26,13 +28,13 @@ const (
 // table's StreamArn). tables maps table logical IDs to names, streams to
 // stream ARNs; kmsKeys maps KMS key logical IDs to ARNs; apis maps API
 // logical IDs to their IDs.
-func refs(t *samtemplate.Template, overrides, tables, streams, kmsKeys, apis map[string]string) map[string]string {
+func refs(t *samtemplate.Template, stackName string, overrides, tables, streams, kmsKeys, apis map[string]string) map[string]string {
 	v := t.ParameterValues(overrides)
 	v["AWS::Region"] = Region
 	v["AWS::AccountId"] = Account
 	v["AWS::Partition"] = "aws"
-	v["AWS::StackName"] = StackName
-	v["AWS::StackId"] = "arn:aws:cloudformation:" + Region + ":" + Account + ":stack/" + StackName + "/local"
+	v["AWS::StackName"] = stackName
+	v["AWS::StackId"] = "arn:aws:cloudformation:" + Region + ":" + Account + ":stack/" + stackName + "/local"
 	v["AWS::URLSuffix"] = "amazonaws.com"
 	arn := func(service, resource string) string {
 		return "arn:aws:" + service + ":" + Region + ":" + Account + ":" + resource
@@ -94,9 +96,9 @@ func functionEnv(f *samtemplate.ServerlessFunction, values map[string]string) (e
 }
 
 // apiID derives a stable, API Gateway-like ID (10 lower-case letters and
-// digits) for an API's logical ID, so ARNs stay the same across restarts.
-func apiID(logicalID string) string {
-	sum := sha256.Sum256([]byte("keyward-local/" + logicalID))
+// digits) for an API of a stack, so ARNs stay the same across restarts.
+func apiID(stackName, logicalID string) string {
+	sum := sha256.Sum256([]byte("keyward-local/" + stackName + "/" + logicalID))
 	s := new(big.Int).SetBytes(sum[:]).Text(36)
 	return s[:10]
 }

@@ -17,7 +17,9 @@ import (
 //   - {"Fn::GetAtt": ["Res", "Attr"]} is params["Res.Attr"];
 //   - {"Fn::Sub": ...} substitutes ${Name} and ${Res.Attr} from its own
 //     variables or params (${!Literal} stays "${Literal}");
-//   - {"Fn::Join": [delim, [values...]]} joins resolved values.
+//   - {"Fn::Join": [delim, [values...]]} joins resolved values;
+//   - {"Fn::ImportValue": name} is params[ImportKey(name)], another stack's
+//     export.
 //
 // Anything else (conditions, Fn::If, Fn::Select, ...) or a name missing from
 // params is an error.
@@ -71,6 +73,16 @@ func resolveFn(fn string, arg any, params map[string]string) (string, error) {
 		return val, nil
 	case "Fn::Sub":
 		return resolveSub(arg, params)
+	case "Fn::ImportValue":
+		name, err := ResolveString(arg, params)
+		if err != nil {
+			return "", fmt.Errorf("Fn::ImportValue: %w", err)
+		}
+		val, ok := params[ImportKey(name)]
+		if !ok {
+			return "", fmt.Errorf("Fn::ImportValue %s: no stack exports it", name)
+		}
+		return val, nil
 	case "Fn::Join":
 		parts, ok := arg.([]any)
 		if !ok || len(parts) != 2 {
@@ -155,3 +167,7 @@ func resolveSub(arg any, params map[string]string) (string, error) {
 		b.WriteString(val)
 	}
 }
+
+// ImportKey is the params key under which ResolveString finds the value of
+// the export named name.
+func ImportKey(name string) string { return "Fn::ImportValue:" + name }

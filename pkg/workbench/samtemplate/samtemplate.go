@@ -14,10 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -60,6 +64,8 @@ type Parameter struct {
 	AllowedValues []string
 	// AllowedPattern is the regular expression values must match, if any.
 	AllowedPattern string
+	// MinValue and MaxValue bound a Number parameter when set.
+	MinValue, MaxValue *float64
 }
 
 // Find walks up from startDir (and its parents) and returns the absolute path
@@ -224,6 +230,7 @@ func (t *Template) Parameters() map[string]Parameter {
 		par.Type, _ = m["Type"].(string)
 		par.Description, _ = m["Description"].(string)
 		par.AllowedPattern, _ = m["AllowedPattern"].(string)
+		par.MinValue, par.MaxValue = number(m["MinValue"]), number(m["MaxValue"])
 		if d, ok := m["Default"]; ok {
 			par.Default, _ = scalarString(d) // checked by validate
 			par.HasDefault = true
@@ -238,6 +245,53 @@ func (t *Template) Parameters() map[string]Parameter {
 		out[name] = par
 	}
 	return out
+}
+
+func number(v any) *float64 {
+	s, err := scalarString(v)
+	if v == nil || err != nil {
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil
+	}
+	return &f
+}
+
+// CheckParameters checks values as CloudFormation checks parameters before
+// it creates anything: every name is a declared parameter, and each value
+// is one of AllowedValues, matches AllowedPattern (the whole value, as
+// CloudFormation's Java regular expressions do) and, for a Number, is a
+// number within MinValue and MaxValue. The error names the parameter.
+func (t *Template) CheckParameters(values map[string]string) error {
+	params := t.Parameters()
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		v := values[name]
+		p, ok := params[name]
+		if !ok {
+			return fmt.Errorf("parameter %s: the template declares no such parameter", name)
+		}
+		if len(p.AllowedValues) > 0 && !slices.Contains(p.AllowedValues, v) {
+			return fmt.Errorf("parameter %s: %q is not one of %s", name, v, strings.Join(p.AllowedValues, ", "))
+		}
+		if p.AllowedPattern != "" {
+			re, err := regexp.Compile(`^(?:` + p.AllowedPattern + `)$`)
+			if err == nil && !re.MatchString(v) {
+				return fmt.Errorf("parameter %s: %q does not match the template's AllowedPattern", name, v)
+			}
+		}
+		if p.Type == "Number" {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			switch {
+			case err != nil:
+				return fmt.Errorf("parameter %s: %q is not a number", name, v)
+			case p.MinValue != nil && f < *p.MinValue, p.MaxValue != nil && f > *p.MaxValue:
+				return fmt.Errorf("parameter %s: %s is outside the template's MinValue/MaxValue", name, v)
+			}
+		}
+	}
+	return nil
 }
 
 // ParameterValues returns the parameters' defaults overlaid with overrides,

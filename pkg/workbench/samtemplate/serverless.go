@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SAM resource types read by ServerlessFunctions and ServerlessAPIs.
@@ -57,6 +58,8 @@ type ServerlessFunction struct {
 	APIEvents []APIEvent
 	// StreamEvents are its DynamoDB (and Kinesis) events, sorted by name.
 	StreamEvents []StreamEvent
+	// ScheduleEvents are its Schedule events (rate expressions), sorted by name.
+	ScheduleEvents []ScheduleEvent
 	// Properties are the merged properties, intrinsics in long form.
 	Properties map[string]any
 }
@@ -111,6 +114,15 @@ type StreamEvent struct {
 	Enabled bool
 }
 
+// ScheduleEvent is a function's Schedule event with a rate expression.
+type ScheduleEvent struct {
+	Name string
+	// Rate is the interval of rate(N unit).
+	Rate time.Duration
+	// Enabled is false only when the template says Enabled: false.
+	Enabled bool
+}
+
 // ServerlessAPI is an AWS::Serverless::Api (or the implicit API) as a local
 // gateway needs it.
 type ServerlessAPI struct {
@@ -129,8 +141,11 @@ type ServerlessAPI struct {
 // LambdaAuthorizer is one Lambda (TOKEN or REQUEST) authorizer of an API.
 type LambdaAuthorizer struct {
 	// Function is the logical ID of the function that FunctionArn names
-	// with !GetAtt F.Arn or !Ref F.
+	// with !GetAtt F.Arn or !Ref F ("" when it imports one).
 	Function string
+	// Import is the export name FunctionArn imports with !ImportValue (a
+	// protected API attaching another stack's authorizer), resolved.
+	Import string
 	// PayloadType is "TOKEN" (SAM's default) or "REQUEST".
 	PayloadType string
 	// Headers, QueryStrings and Context are the identity sources (for TOKEN
@@ -324,6 +339,12 @@ func newServerlessFunction(id string, p, meta map[string]any, params map[string]
 				return nil, fmt.Errorf("event %s: %w", name, err)
 			}
 			f.StreamEvents = append(f.StreamEvents, e)
+		case "Schedule":
+			e, err := r.scheduleEvent(name, ep)
+			if err != nil {
+				return nil, fmt.Errorf("event %s: %w", name, err)
+			}
+			f.ScheduleEvents = append(f.ScheduleEvents, e)
 		}
 	}
 	return f, nil
@@ -355,6 +376,41 @@ func (r reader) apiEvent(name string, p map[string]any) (APIEvent, error) {
 		}
 	}
 	return e, nil
+}
+
+// scheduleEvent reads a Schedule event; only rate(N minute[s]|hour[s]|day[s])
+// expressions are understood.
+func (r reader) scheduleEvent(name string, p map[string]any) (ScheduleEvent, error) {
+	e := ScheduleEvent{Name: name, Enabled: true}
+	expr, err := r.optString(p, "Schedule")
+	if err != nil {
+		return e, err
+	}
+	if e.Enabled, err = r.optBool(p, "Enabled", true); err != nil {
+		return e, err
+	}
+	if e.Rate, err = ParseRate(expr); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// ParseRate reads an EventBridge rate expression: rate(1 minute),
+// rate(5 minutes), rate(1 hour), rate(2 days).
+func ParseRate(expr string) (time.Duration, error) {
+	inner, ok := strings.CutPrefix(strings.TrimSpace(expr), "rate(")
+	inner, ok2 := strings.CutSuffix(inner, ")")
+	n, unit, ok3 := strings.Cut(strings.TrimSpace(inner), " ")
+	v, err := strconv.Atoi(n)
+	if !ok || !ok2 || !ok3 || err != nil || v < 1 {
+		return 0, fmt.Errorf("schedule %q is not a rate expression such as rate(1 minute)", expr)
+	}
+	units := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}
+	d, ok := units[strings.TrimSuffix(unit, "s")]
+	if !ok || (v == 1) != !strings.HasSuffix(unit, "s") {
+		return 0, fmt.Errorf("schedule %q: the unit must be minute, minutes, hour, hours, day or days", expr)
+	}
+	return time.Duration(v) * d, nil
 }
 
 func (r reader) streamEvent(name, typ string, p map[string]any) (StreamEvent, error) {
@@ -477,12 +533,16 @@ func newServerlessAPI(id string, p map[string]any, params map[string]string) (*S
 
 func (r reader) lambdaAuthorizer(m map[string]any) (LambdaAuthorizer, error) {
 	a := LambdaAuthorizer{PayloadType: "TOKEN", ReauthorizeEvery: DefaultReauthorizeEvery}
-	id, _, ok := RefTarget(m["FunctionArn"])
-	if !ok {
-		return a, fmt.Errorf("FunctionArn must be !GetAtt <Function>.Arn")
-	}
-	a.Function = id
 	var err error
+	if fa, ok := m["FunctionArn"].(map[string]any); ok && fa["Fn::ImportValue"] != nil {
+		if a.Import, err = ResolveString(fa["Fn::ImportValue"], r.params); err != nil {
+			return a, fmt.Errorf("FunctionArn: !ImportValue: %w", err)
+		}
+	} else if id, _, ok := RefTarget(m["FunctionArn"]); ok {
+		a.Function = id
+	} else {
+		return a, fmt.Errorf("FunctionArn must be !GetAtt <Function>.Arn or !ImportValue <export>")
+	}
 	if pt, err := r.optString(m, "FunctionPayloadType"); err != nil {
 		return a, err
 	} else if pt != "" {
@@ -578,4 +638,26 @@ func (r reader) stringList(v any, path string) ([]string, error) {
 		}
 		return []string{s}, nil
 	}
+}
+
+// Exports returns the template's Outputs that have an Export, keyed by the
+// export name resolved through params (so ${AWS::StackName} takes the
+// caller's stack name), with each output's Value unresolved.
+func (t *Template) Exports(params map[string]string) (map[string]any, error) {
+	params = t.ParameterValues(params)
+	outs, _ := t.doc["Outputs"].(map[string]any)
+	exports := make(map[string]any)
+	for id, o := range outs {
+		om, _ := o.(map[string]any)
+		ex, _ := om["Export"].(map[string]any)
+		if ex == nil {
+			continue
+		}
+		name, err := ResolveString(ex["Name"], params)
+		if err != nil {
+			return nil, fmt.Errorf("samtemplate: output %s: Export.Name: %w", id, err)
+		}
+		exports[name] = om["Value"]
+	}
+	return exports, nil
 }

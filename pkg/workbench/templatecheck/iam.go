@@ -177,6 +177,7 @@ var apigatewayVerbs = []struct{ prefix, verb string }{
 	{"Update", "PATCH"},
 	{"Delete", "DELETE"},
 	{"Flush", "DELETE"},
+	{"Reset", "DELETE"},
 }
 
 // iamPrefixes maps an SDK service package to its IAM action prefix, where
@@ -251,7 +252,7 @@ func RequiredActions(u *Usage) ([]Need, []error) {
 			}
 		case op.Service == "dynamodb" && op.Name == "TransactGetItems":
 			add("dynamodb:GetItem")
-		case op.Service == "apigateway":
+		case op.Service == "apigateway", op.Service == "apigatewayv2": // both are apigateway:<HTTP verb>
 			verb := ""
 			for _, v := range apigatewayVerbs {
 				if strings.HasPrefix(op.Name, v.prefix) {
@@ -325,9 +326,13 @@ func EventSourceActions(f *samtemplate.ServerlessFunction) map[string]bool {
 // code reads no index.
 //
 // Two wildcards are accepted: a table's "/index/*" and "/stream/*", and the
-// REST API ID in apigateway:DELETE on
-// arn:…:apigateway:<region>::/restapis/*/stages/<stage>/cache/authorizers
-// (FlushStageAuthorizersCache). A function cannot name its own API there:
+// API ID and stage in apigateway:DELETE on
+// arn:…:apigateway:<region>::/restapis/*/stages/*/cache/authorizers and
+// …::/apis/*/stages/*/cache/authorizers (FlushStageAuthorizersCache and
+// ResetAuthorizersCache, which delete nothing but cached authorizer
+// answers): the flush function flushes every stage of every protected API
+// that attaches the authorizer, which the template cannot list; and a
+// function cannot name its own API there:
 // the API's definition refers to the function's ARN, the function to its
 // role, so a role policy naming the API is a circular dependency. (A
 // separate AWS::IAM::Policy attached to the role would break the cycle;
@@ -410,7 +415,7 @@ func CheckPolicies(stmts []Statement, needs []Need, readsIndex bool, extra map[s
 }
 
 // flushAnyAPI is the authorizer cache of a named stage of any REST API.
-var flushAnyAPI = regexp.MustCompile(`^arn:(\$\{AWS::Partition\}|[a-z-]+):apigateway:(\$\{AWS::Region\}|[a-z0-9-]+)::/restapis/\*/stages/[^*/]+/cache/authorizers$`)
+var flushAnyAPI = regexp.MustCompile(`^arn:(\$\{AWS::Partition\}|[a-z-]+):apigateway:(\$\{AWS::Region\}|[a-z0-9-]+)::/(restapis|apis)/\*/stages/([^*/]+|\*)/cache/authorizers$`)
 
 func onlyActions(st Statement, actions ...string) bool {
 	for _, a := range st.Actions {

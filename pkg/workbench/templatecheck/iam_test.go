@@ -155,7 +155,12 @@ func TestCheckPolicies(t *testing.T) {
 			name:  "FlushOnAnyStage",
 			stmts: []Statement{{Sid: "F", Actions: []string{"apigateway:DELETE"}, Resources: []string{"arn:aws:apigateway:eu-west-1::/restapis/*/stages/*/cache/authorizers"}}},
 			needs: needs("apigateway:DELETE"),
-			want:  []string{"statement F: resource arn:aws:apigateway:eu-west-1::/restapis/*/stages/*/cache/authorizers has a wildcard"},
+		},
+		{
+			name:  "FlushWildcardBeyondTheCache",
+			stmts: []Statement{{Sid: "F", Actions: []string{"apigateway:DELETE"}, Resources: []string{"arn:aws:apigateway:eu-west-1::/restapis/*/stages/*/cache/*"}}},
+			needs: needs("apigateway:DELETE"),
+			want:  []string{"statement F: resource arn:aws:apigateway:eu-west-1::/restapis/*/stages/*/cache/* has a wildcard"},
 		},
 		{
 			name:  "AnyAPIForOtherVerbs",
