@@ -93,9 +93,9 @@ func startStack(t *testing.T) *localstack.Stack {
 	return stack
 }
 
-// api is an HTTP client of the stack's API. Every request it sends and
-// every response it receives is checked against the OpenAPI document
-// (contract_test.go).
+// api is an HTTP client of one of the stack's APIs. Every request it sends
+// to keyward's own API and every response it receives there is checked
+// against the OpenAPI document (contract_test.go).
 type api struct {
 	t    *testing.T
 	base string
@@ -147,7 +147,11 @@ func (a *api) do(method, path, auth string, body any, headers ...string) *respon
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	client := &http.Client{Timeout: 40 * time.Second, Transport: theContract(a.t, a.base).transport(a.t)}
+	var transport http.RoundTripper = http.DefaultTransport
+	if stack != nil && a.base == stack.APIURL { // keyward's own API, not a protected one beside it
+		transport = theContract(a.t, a.base).transport(a.t)
+	}
+	client := &http.Client{Timeout: 40 * time.Second, Transport: transport}
 	resp, err := client.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
