@@ -102,10 +102,14 @@ fuzz:
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz failures:$$failed"; exit 1; fi
 
-## bench: the authorizer's benchmarks against DynamoDB Local (not timed tests):
-## cached hot path beside an HMAC-SHA256 floor, uncached path beside a bare GetItem
+## bench: performance beside floors measured in the same run (README "Performance"), never
+## part of `make test`: the authorizer's warm-path benchmarks, then scripts/bench (binary
+## sizes, cold starts, memory, admin paths at scale, audit lag), ending with one summary
+## table. Flags go in BENCH_FLAGS, e.g. BENCH_FLAGS="-only cold -cold-runs 25"
+BENCH_FLAGS ?=
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./pkg/authorizer/...
+	$(GO) run ./scripts/bench $(BENCH_FLAGS)
 
 ## bootstrap: create TENANT's default key (keys:admin) and print its token once
 bootstrap:

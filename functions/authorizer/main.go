@@ -1,26 +1,31 @@
 // Command authorizer is the API Gateway REQUEST authorizer Lambda function:
 // it authenticates every protected call and returns the routes the key may
-// call (pkg/authorizer).
+// call (pkg/authorizer). It links the keys table and the pepper, nothing of
+// the audit trail or the API Gateway management API.
 package main
 
 import (
-	"log/slog"
+	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/authorizer"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
 func main() {
-	env := awsenv.MustLoad()
-	cfg, err := authorizer.ReadConfig(os.Getenv)
-	if err != nil {
-		env.Logger.Error("init failed", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	cfg.TokenPrefix = env.Settings.Service.TokenPrefix
-	a := authorizer.New(env.Store, env.Hasher, cfg, authorizer.WithLogger(env.Logger))
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	cfg := awsenv.Must(authorizer.ReadConfig(os.Getenv))
+	cfg.TokenPrefix = s.Service.TokenPrefix
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher.Preload(context.Background()) // every request needs the pepper
+	a := authorizer.New(store, hasher, cfg, authorizer.WithLogger(base.Logger))
 	lambda.Start(a.HandleEvent) // REST (REQUEST) and HTTP API (payload 2.0) events
 }

@@ -2,15 +2,28 @@
 package main
 
 import (
+	"context"
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
 func main() {
-	env := awsenv.MustLoad()
-	router := apigw.NewRouter(env.Logger, adminapi.CreateRoutes(env.Service)...)
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher.Preload(context.Background()) // every create hashes a secret
+	svc := apikey.NewService(store, hasher, s.Service)
+	router := apigw.NewRouter(base.Logger, adminapi.CreateRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

@@ -1,17 +1,29 @@
 // Command edit is the edit Lambda function: it serves PATCH /v1/keys/{keyId} and POST /v1/keys/{keyId}/rotate.
 // The authorizer caches are flushed from the keys table's stream (FlushFunction, pkg/gwflush).
+// The pepper (a rotation hashes the new secret) loads on first use.
 package main
 
 import (
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
 func main() {
-	env := awsenv.MustLoad()
-	router := apigw.NewRouter(env.Logger, adminapi.EditRoutes(env.Service)...)
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	svc := apikey.NewService(store, hasher, s.Service)
+	router := apigw.NewRouter(base.Logger, adminapi.EditRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

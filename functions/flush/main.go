@@ -6,13 +6,9 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,13 +19,8 @@ import (
 )
 
 func main() {
-	log := awsenv.NewLogger(os.Stdout, slog.LevelInfo)
-	table := strings.TrimSpace(os.Getenv("KEYS_TABLE"))
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if table == "" || err != nil {
-		log.Error("init failed: KEYS_TABLE and the AWS configuration are required")
-		os.Exit(1)
-	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	lambda.Start(gwflush.NewEverywhere(apigateway.NewFromConfig(cfg), apigatewayv2.NewFromConfig(cfg), store, log).Handle)
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	lambda.Start(gwflush.NewEverywhere(apigateway.NewFromConfig(base.AWS), apigatewayv2.NewFromConfig(base.AWS), store, base.Logger).Handle)
 }

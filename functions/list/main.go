@@ -1,16 +1,28 @@
 // Command list is the list Lambda function: it serves GET /v1/keys and GET /v1/keys/{keyId}.
+// The pepper (for page cursors' MACs) loads on first use.
 package main
 
 import (
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
+	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
 func main() {
-	env := awsenv.MustLoad()
-	router := apigw.NewRouter(env.Logger, adminapi.ListRoutes(env.Service)...)
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	svc := apikey.NewService(store, hasher, s.Service)
+	router := apigw.NewRouter(base.Logger, adminapi.ListRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

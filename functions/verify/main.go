@@ -2,16 +2,27 @@
 package main
 
 import (
+	"context"
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/verifyapi"
 )
 
 func main() {
-	env := awsenv.MustLoad()
-	v := verifyapi.New(env.Store, env.Hasher, env.Settings.Service.TokenPrefix)
-	router := apigw.NewRouter(env.Logger, verifyapi.Routes(v)...)
+	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
+	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher.Preload(context.Background()) // every verification needs the pepper
+	v := verifyapi.New(store, hasher, s.Service.TokenPrefix)
+	router := apigw.NewRouter(base.Logger, verifyapi.Routes(v)...)
 	lambda.Start(router.Handle)
 }

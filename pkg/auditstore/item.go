@@ -15,12 +15,18 @@ const (
 	indexByKey    = "byKey"
 	indexByActor  = "byActor"
 	indexByAction = "byAction"
+	// indexByActorAction serves the one two-filter query no single-filter
+	// index bounds: an actor's records of one action (a busy automation's
+	// rare revocations would otherwise be read through all its updates).
+	indexByActorAction = "byActorAction"
 
 	attrPK       = "pk"
 	attrSK       = "sk"
 	attrKeyPK    = "keyPk"
 	attrActorPK  = "actorPk"
 	attrActionPK = "actionPk"
+
+	attrActorActionPK = "actorActionPk"
 )
 
 // timeLayout is fixed-width UTC to the millisecond, so sort keys order by time.
@@ -30,6 +36,9 @@ func tenantPK(tenant string) string         { return "TENANT#" + tenant }
 func keyPK(tenant, keyID string) string     { return tenantPK(tenant) + "#KEY#" + keyID }
 func actorPK(tenant, actor string) string   { return tenantPK(tenant) + "#ACTOR#" + actor }
 func actionPK(tenant, action string) string { return tenantPK(tenant) + "#ACTION#" + action }
+func actorActionPK(tenant, actor, action string) string {
+	return actorPK(tenant, actor) + "#ACTION#" + action
+}
 
 // sortKey orders a tenant's records by time, then ID.
 func sortKey(at time.Time, id string) string { return fmtTime(at) + "#" + id }
@@ -65,6 +74,8 @@ type recordItem struct {
 	ActorPK  string `dynamodbav:"actorPk"`
 	ActionPK string `dynamodbav:"actionPk"`
 
+	ActorActionPK string `dynamodbav:"actorActionPk"`
+
 	ID        string `dynamodbav:"id"`
 	TenantID  string `dynamodbav:"tenantId"`
 	KeyID     string `dynamodbav:"keyId"`
@@ -92,7 +103,8 @@ func toItem(r audit.Record, retention time.Duration) (recordItem, error) {
 	it := recordItem{
 		PK: tenantPK(r.TenantID), SK: sortKey(r.At, r.ID),
 		KeyPK: keyPK(r.TenantID, r.KeyID), ActorPK: actorPK(r.TenantID, r.Actor), ActionPK: actionPK(r.TenantID, string(r.Action)),
-		ID: r.ID, TenantID: r.TenantID, KeyID: r.KeyID, Action: string(r.Action), Actor: r.Actor,
+		ActorActionPK: actorActionPK(r.TenantID, r.Actor, string(r.Action)),
+		ID:            r.ID, TenantID: r.TenantID, KeyID: r.KeyID, Action: string(r.Action), Actor: r.Actor,
 		At: fmtTime(r.At), Changes: string(js),
 		TTL: r.At.Add(retention).Unix(),
 	}

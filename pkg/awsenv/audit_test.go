@@ -3,12 +3,14 @@ package awsenv_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/keyward/keyward/pkg/audit"
+	"github.com/keyward/keyward/pkg/auditstore"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 )
@@ -52,37 +54,34 @@ func TestReadAuditSettings(t *testing.T) {
 	})
 }
 
-// TestLoadAuditStreamWritesToTheAuditTable builds the auditstream function's
-// Env from the environment of a local run and appends a record through it.
-func TestLoadAuditStreamWritesToTheAuditTable(t *testing.T) {
+// TestAuditStreamWiringWritesToTheAuditTable wires the auditstream
+// function's store from the environment of a local run (no keys table, no
+// KMS key) and appends a record through it.
+func TestAuditStreamWiringWritesToTheAuditTable(t *testing.T) {
 	tables := ddblocaltest.Tables(t)
-	for k, v := range map[string]string{
-		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": "",
-		"AWS_ENDPOINT_URL_DYNAMODB": ddblocaltest.Shared(t).Endpoint,
-		"KEYS_TABLE":                tables["KeysTable"], "KMS_KEY_ID": "alias/keyward",
+	getenv := localEnv(ddblocaltest.Shared(t).Endpoint, "", map[string]string{
 		"AUDIT_TABLE": tables["AuditTable"], "AUDIT_RETENTION_DAYS": "7",
-	} {
-		t.Setenv(k, v)
-	}
+	})
 	defer slog.SetDefault(slog.Default())
 
-	env, err := awsenv.LoadAuditStream(context.Background())
+	base, err := awsenv.LoadBase(getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.Audit.Retention != 7*24*time.Hour || env.AuditStore.Table() != tables["AuditTable"] {
-		t.Fatalf("audit settings %+v", env.Audit)
+	as, err := awsenv.ReadAuditSettings(getenv)
+	if err != nil || as.Retention != 7*24*time.Hour {
+		t.Fatalf("audit settings %+v, %v", as, err)
 	}
+	store := auditstore.New(dynamodb.NewFromConfig(base.AWS), as.Table, as.Retention)
 	rec := audit.Record{
 		ID: audit.RecordID("e", "1"), TenantID: "acme", KeyID: "key_01JD6B0C3XH5Q2M9T7R4W8N1PA",
 		Action: audit.ActionCreated, Actor: "bootstrap", At: time.Now().UTC(),
 	}
-	if wrote, err := env.AuditStore.Put(context.Background(), rec); err != nil || !wrote {
-		t.Fatalf("put through the loaded Env: %v, %v", wrote, err)
+	if wrote, err := store.Put(context.Background(), rec); err != nil || !wrote {
+		t.Fatalf("put: %v, %v", wrote, err)
 	}
-	got, _, err := env.AuditStore.Query(context.Background(), audit.Query{TenantID: "acme", Limit: 1})
+	got, _, err := store.Query(context.Background(), audit.Query{TenantID: "acme", Limit: 1})
 	if err != nil || len(got) != 1 || got[0].ID != rec.ID {
-		t.Fatalf("query through the loaded Env: %+v, %v", got, err)
+		t.Fatalf("query: %+v, %v", got, err)
 	}
 }

@@ -1,11 +1,15 @@
-// Package awsenv wires keyward's functions from the Lambda environment: it
-// reads the settings the template passes as environment variables, loads the
-// AWS configuration once per container and builds the store, the KMS pepper
-// hasher, the key service and the JSON logger.
+// Package awsenv reads and checks every setting keyward's functions take from
+// their environment, in one place, and builds what every function shares: the
+// JSON logger and the AWS configuration. What else a function builds (its
+// clients, stores, hasher) is wired in its own main, so each binary links
+// only what it uses.
 //
-// Endpoints are the SDK's own business: for local runs set
-// AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_KMS, which
-// config.LoadDefaultConfig honours.
+// The AWS configuration is read from the variables Lambda sets (AWS_REGION
+// and the execution role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN), without the SDK's config package: no shared config or
+// credentials files, SSO, STS or IMDS are linked or consulted. Endpoints
+// follow the SDK's variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB,
+// AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_API_GATEWAY), which local runs set.
 package awsenv
 
 import (
@@ -22,13 +26,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/keyward/keyward/pkg/apikey"
-	"github.com/keyward/keyward/pkg/dynamostore"
-	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
 // Defaults of the optional settings (the template's parameter defaults).
@@ -38,7 +38,7 @@ const (
 	MaxRevokedRetentionDays     = 3650
 )
 
-// Settings are a function's settings, read from its environment.
+// Settings are the keys functions' settings, read from their environment.
 type Settings struct {
 	// Table is the keys table (KEYS_TABLE, required).
 	Table string
@@ -50,8 +50,7 @@ type Settings struct {
 	// object of routes to scopes; the authorizer checks the routes) and
 	// REVOKED_RETENTION_DAYS (1-3650, default 90).
 	Service apikey.Config
-	// LogLevel is LOG_LEVEL, else Lambda's AWS_LAMBDA_LOG_LEVEL (set from the
-	// template's LoggingConfig), else INFO.
+	// LogLevel is as ReadLogLevel reads it.
 	LogLevel slog.Level
 }
 
@@ -68,14 +67,11 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 	if s.KMSKeyID == "" {
 		return Settings{}, fmt.Errorf("KMS_KEY_ID is not set")
 	}
-
-	s.Service.TokenPrefix = strings.TrimSpace(getenv("TOKEN_PREFIX"))
-	if s.Service.TokenPrefix == "" {
-		s.Service.TokenPrefix = DefaultTokenPrefix
+	prefix, err := ReadTokenPrefix(getenv)
+	if err != nil {
+		return Settings{}, err
 	}
-	if !apikey.ValidPrefix(s.Service.TokenPrefix) {
-		return Settings{}, fmt.Errorf("TOKEN_PREFIX %q must match ^[a-z][a-z0-9]{0,15}$", s.Service.TokenPrefix)
-	}
+	s.Service.TokenPrefix = prefix
 
 	for _, t := range strings.Split(getenv("KEY_TYPES"), ",") {
 		t = strings.TrimSpace(t)
@@ -110,16 +106,38 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 	}
 	s.Service.RevokedRetention = time.Duration(days) * 24 * time.Hour
 
+	if s.LogLevel, err = ReadLogLevel(getenv); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// ReadTokenPrefix reads TOKEN_PREFIX (default kw) through getenv.
+func ReadTokenPrefix(getenv func(string) string) (string, error) {
+	p := strings.TrimSpace(getenv("TOKEN_PREFIX"))
+	if p == "" {
+		p = DefaultTokenPrefix
+	}
+	if !apikey.ValidPrefix(p) {
+		return "", fmt.Errorf("TOKEN_PREFIX %q must match ^[a-z][a-z0-9]{0,15}$", p)
+	}
+	return p, nil
+}
+
+// ReadLogLevel reads LOG_LEVEL, else Lambda's AWS_LAMBDA_LOG_LEVEL (set from
+// the template's LoggingConfig), else INFO.
+func ReadLogLevel(getenv func(string) string) (slog.Level, error) {
+	var l slog.Level
 	level := strings.TrimSpace(getenv("LOG_LEVEL"))
 	if level == "" {
 		level = strings.TrimSpace(getenv("AWS_LAMBDA_LOG_LEVEL"))
 	}
 	if level != "" {
-		if err := s.LogLevel.UnmarshalText([]byte(level)); err != nil {
-			return Settings{}, fmt.Errorf("LOG_LEVEL %q must be DEBUG, INFO, WARN or ERROR", level)
+		if err := l.UnmarshalText([]byte(level)); err != nil {
+			return 0, fmt.Errorf("LOG_LEVEL %q must be DEBUG, INFO, WARN or ERROR", level)
 		}
 	}
-	return s, nil
+	return l, nil
 }
 
 // NewLogger returns the JSON logger every function uses, with Lambda's field
@@ -128,50 +146,77 @@ func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: lambdacontext.ReplaceAttr}))
 }
 
-// Env is everything a function needs, built once per container.
-type Env struct {
-	Settings Settings
-	AWS      aws.Config
-	Logger   *slog.Logger
-	Store    *dynamostore.Store
-	Hasher   *kmspepper.Hasher
-	Service  *apikey.Service
+// Base is what every function builds first: its logger (also slog's
+// default) and its AWS configuration.
+type Base struct {
+	Logger *slog.Logger
+	AWS    aws.Config
 }
 
-// Load builds the Env from the process environment and the default AWS
-// configuration chain. It makes no AWS calls: peppers load on first use. It
-// also makes the logger slog's default, so every package logs the same way.
-func Load(ctx context.Context) (*Env, error) {
-	s, err := ReadSettings(os.Getenv)
+// LoadBase reads the log level and the AWS configuration through getenv and
+// makes the logger slog's default. It makes no network calls.
+func LoadBase(getenv func(string) string) (Base, error) {
+	level, err := ReadLogLevel(getenv)
 	if err != nil {
-		return nil, err
+		return Base{}, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := AWSConfig(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return Base{}, err
 	}
-	log := NewLogger(os.Stdout, s.LogLevel)
+	log := NewLogger(os.Stdout, level)
 	slog.SetDefault(log)
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table)
-	hasher := kmspepper.New(kms.NewFromConfig(cfg), store, s.KMSKeyID)
-	return &Env{
-		Settings: s,
-		AWS:      cfg,
-		Logger:   log,
-		Store:    store,
-		Hasher:   hasher,
-		Service:  apikey.NewService(store, hasher, s.Service),
-	}, nil
+	return Base{Logger: log, AWS: cfg}, nil
 }
 
-// MustLoad is Load for a function's init: on failure it logs the reason (a
-// configuration error, never a secret) and exits, so Lambda reports an init
-// error instead of serving with a broken configuration.
-func MustLoad() *Env {
-	env, err := Load(context.Background())
+// AWSConfig is the AWS configuration of a Lambda function, from the
+// variables Lambda sets: the region (AWS_REGION, else AWS_DEFAULT_REGION)
+// and the execution role's credentials. Service endpoints follow the SDK's
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> variables.
+func AWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := strings.TrimSpace(getenv("AWS_REGION"))
+	if region == "" {
+		region = strings.TrimSpace(getenv("AWS_DEFAULT_REGION"))
+	}
+	if region == "" {
+		return aws.Config{}, fmt.Errorf("AWS_REGION is not set")
+	}
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+	}
+	cfg := aws.Config{
+		Region:        region,
+		Credentials:   aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))),
+		ConfigSources: []any{endpoints(getenv)},
+	}
+	if v := strings.TrimSpace(getenv("AWS_ENDPOINT_URL")); v != "" {
+		cfg.BaseEndpoint = aws.String(v)
+	}
+	return cfg, nil
+}
+
+// endpoints answers the SDK clients' question "is an endpoint configured for
+// this service?" from the AWS_ENDPOINT_URL_<SERVICE> variables, named as the
+// SDK names them: the service ID upper-cased with spaces as underscores
+// (DynamoDB → AWS_ENDPOINT_URL_DYNAMODB, API Gateway → …_API_GATEWAY,
+// ApiGatewayV2 → …_APIGATEWAYV2, EventBridge → …_EVENTBRIDGE).
+type endpoints func(string) string
+
+// GetServiceBaseEndpoint implements the SDK's ServiceBaseEndpointProvider.
+func (e endpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	name := strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_"))
+	v := strings.TrimSpace(e("AWS_ENDPOINT_URL_" + name))
+	return v, v != "", nil
+}
+
+// Must returns v, or on err logs the reason (a configuration error, never a
+// secret) and exits, so Lambda reports an init error instead of serving with
+// a broken configuration.
+func Must[T any](v T, err error) T {
 	if err != nil {
 		NewLogger(os.Stderr, slog.LevelInfo).Error("init failed", "error", err.Error())
 		os.Exit(1)
 	}
-	return env
+	return v
 }

@@ -4,13 +4,19 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
@@ -75,43 +81,124 @@ func TestReadSettings(t *testing.T) {
 	}
 }
 
-// TestLoadHonoursSDKEndpointVariables builds the Env from the environment a
-// local run sets, with AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_KMS
-// pointing at DynamoDB Local and a local KMS, and issues a key through it.
-func TestLoadHonoursSDKEndpointVariables(t *testing.T) {
+// localEnv is the environment of a local run: region, dummy credentials and
+// the SDK's endpoint variables pointing at DynamoDB Local and a local KMS.
+func localEnv(ddbURL, kmsURL string, more map[string]string) func(string) string {
+	env := map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"AWS_ENDPOINT_URL_DYNAMODB": ddbURL, "AWS_ENDPOINT_URL_KMS": kmsURL,
+	}
+	for k, v := range more {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+func TestAWSConfig(t *testing.T) {
+	t.Run("RegionAndCredentialsAreRequired", func(t *testing.T) {
+		for _, tc := range []struct{ unset, want string }{{"AWS_REGION", "AWS_REGION"}, {"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"}} {
+			getenv := localEnv("", "", map[string]string{tc.unset: ""})
+			if _, err := awsenv.AWSConfig(getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("without %s: err = %v", tc.unset, err)
+			}
+		}
+	})
+	t.Run("DefaultRegionIsTheFallback", func(t *testing.T) {
+		cfg, err := awsenv.AWSConfig(localEnv("", "", map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": "eu-west-1"}))
+		if err != nil || cfg.Region != "eu-west-1" {
+			t.Fatalf("region %q, %v", cfg.Region, err)
+		}
+	})
+	t.Run("SessionTokenIsPassedOn", func(t *testing.T) {
+		cfg, err := awsenv.AWSConfig(localEnv("", "", map[string]string{"AWS_SESSION_TOKEN": "tok"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := cfg.Credentials.Retrieve(context.Background())
+		if err != nil || c.AccessKeyID != "local" || c.SessionToken != "tok" {
+			t.Fatalf("credentials %v, %v", c.AccessKeyID, err)
+		}
+	})
+}
+
+// TestLambdaConfigHonoursSDKEndpointVariables wires a store and a hasher the
+// way the functions do, from the environment a local run sets, and issues a
+// key through them.
+func TestLambdaConfigHonoursSDKEndpointVariables(t *testing.T) {
 	tables := ddblocaltest.Tables(t)
 	local := keywardtest.StartKMS(t)
-	keyARN, kmsURL := local.KeyARN, local.URL
-	for k, v := range map[string]string{
-		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": "",
-		"AWS_ENDPOINT_URL_DYNAMODB": ddblocaltest.Shared(t).Endpoint, "AWS_ENDPOINT_URL_KMS": kmsURL,
-		"KEYS_TABLE": tables["KeysTable"], "KMS_KEY_ID": keyARN, "TOKEN_PREFIX": "acme", "KEY_TYPES": "server,client",
-	} {
-		t.Setenv(k, v)
-	}
+	getenv := localEnv(ddblocaltest.Shared(t).Endpoint, local.URL, map[string]string{
+		"KEYS_TABLE": tables["KeysTable"], "KMS_KEY_ID": local.KeyARN, "TOKEN_PREFIX": "acme", "KEY_TYPES": "server,client",
+	})
 	defer slog.SetDefault(slog.Default())
 
-	env, err := awsenv.Load(context.Background())
+	base, err := awsenv.LoadBase(getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Hasher.EnsureCurrent(context.Background()); err != nil { // what bootstrap does first
-		t.Fatalf("create the pepper through the loaded Env: %v", err)
-	}
-	c, err := env.Service.Bootstrap(context.Background(), "acme", "system:test")
+	s, err := awsenv.ReadSettings(getenv)
 	if err != nil {
-		t.Fatalf("bootstrap through the loaded Env: %v", err)
+		t.Fatal(err)
 	}
-	iss, err := env.Service.Create(context.Background(), apikey.Caller{TenantID: "acme", KeyID: c.ID, Scopes: c.Scopes}, apikey.CreateInput{Name: "wired", Scopes: []string{"a:b"}})
+	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	if _, err := hasher.EnsureCurrent(context.Background()); err != nil { // what bootstrap does first
+		t.Fatalf("create the pepper through the local endpoints: %v", err)
+	}
+	svc := apikey.NewService(store, hasher, s.Service)
+	c, err := svc.Bootstrap(context.Background(), "acme", "system:test")
 	if err != nil {
-		t.Fatalf("create through the loaded Env: %v", err)
+		t.Fatalf("bootstrap: %v", err)
+	}
+	iss, err := svc.Create(context.Background(), apikey.Caller{TenantID: "acme", KeyID: c.ID, Scopes: c.Scopes}, apikey.CreateInput{Name: "wired", Scopes: []string{"a:b"}})
+	if err != nil {
+		t.Fatalf("create: %v", err)
 	}
 	if !strings.HasPrefix(iss.Token, "acme_") || iss.Type != "server" {
 		t.Fatalf("settings not applied: token prefix %q, type %q", iss.Token[:5], iss.Type)
 	}
-	got, err := env.Store.GetKey(context.Background(), iss.ID)
+	// A second hasher (a new container) preloads the pepper and verifies.
+	h2 := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	h2.Preload(context.Background())
+	got, err := store.GetKey(context.Background(), iss.ID)
 	if err != nil || got.Name != "wired" {
 		t.Fatalf("key not in the table: %v", err)
+	}
+	if ok, err := h2.Verify(context.Background(), []byte(iss.Secret), got.SecretHash); err != nil || !ok {
+		t.Fatalf("verify after preload: %v, %v", ok, err)
+	}
+}
+
+// TestFunctionsLinkOnlyWhatTheyUse: the authorizer links nothing of the
+// audit trail; the audit stream function no KMS client or hasher; revoke no
+// KMS client; only the flush function the API Gateway management clients; no
+// function the SDK's config package (shared files, SSO, STS).
+func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
+	const mod = "github.com/keyward/keyward/"
+	forbidden := map[string][]string{
+		"authorizer":  {mod + "pkg/audit", mod + "pkg/auditstore", mod + "pkg/auditstream", mod + "pkg/auditapi", mod + "pkg/gwflush", "github.com/aws/aws-sdk-go-v2/service/apigateway"},
+		"auditstream": {mod + "pkg/kmspepper", "github.com/aws/aws-sdk-go-v2/service/kms", "github.com/aws/aws-sdk-go-v2/service/apigateway"},
+		"revoke":      {mod + "pkg/kmspepper", "github.com/aws/aws-sdk-go-v2/service/kms"},
+		"verify":      {mod + "pkg/auditstore", "github.com/aws/aws-sdk-go-v2/service/apigateway"},
+	}
+	dirs, err := os.ReadDir("../../functions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		fn := d.Name()
+		if fn != "flush" {
+			forbidden[fn] = append(forbidden[fn], "github.com/aws/aws-sdk-go-v2/service/apigateway", "github.com/aws/aws-sdk-go-v2/service/apigatewayv2")
+		}
+		out, err := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "../../functions/"+fn).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", fn, err)
+		}
+		deps := strings.Fields(string(out))
+		for _, bad := range append(forbidden[fn], "github.com/aws/aws-sdk-go-v2/config") {
+			if slices.Contains(deps, bad) {
+				t.Errorf("functions/%s links %s", fn, bad)
+			}
+		}
 	}
 }

@@ -165,6 +165,15 @@ func (h *Hasher) EnsureCurrent(ctx context.Context) (int, error) {
 	return r.newest, nil
 }
 
+// Preload starts loading the stored peppers in the background (one
+// ListPeppers, then one KMS Decrypt per version), so a function's init
+// overlaps the work its first request would otherwise wait for; that request
+// joins the load in flight. A failure is not remembered: the first use
+// retries it and reports its own error.
+func (h *Hasher) Preload(ctx context.Context) {
+	go func() { _, _ = h.load(ctx) }()
+}
+
 // ErrNoPepper is returned when the store holds no pepper yet: a tenant must
 // be bootstrapped (which creates it) before keys can be hashed or verified.
 var ErrNoPepper = errors.New("kmspepper: no pepper is stored yet; run the bootstrap first")

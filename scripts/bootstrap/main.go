@@ -32,8 +32,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
+	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/localaws"
 	"github.com/keyward/keyward/pkg/workbench/localstate"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
@@ -77,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	env, err := awsenv.Load(ctx)
+	env, err := load(ctx)
 	if err != nil {
 		return err
 	}
@@ -110,6 +116,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "Tenant %s bootstrapped.\nDefault key: %s (keys:admin)\nToken, shown once — store it now:\n\n  %s\n\nUse it as: Authorization: Bearer <token>\n", *tenant, iss.ID, iss.Token)
 	return err
+}
+
+// keys is what the bootstrap uses of the key service.
+type keys struct {
+	Hasher  *kmspepper.Hasher
+	Service *apikey.Service
+}
+
+// load wires the key service as the functions do, but with the SDK's whole
+// configuration chain (profiles, SSO), since it runs on a workstation.
+func load(ctx context.Context) (*keys, error) {
+	s, err := awsenv.ReadSettings(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table)
+	hasher := kmspepper.New(kms.NewFromConfig(cfg), store, s.KMSKeyID)
+	return &keys{Hasher: hasher, Service: apikey.NewService(store, hasher, s.Service)}, nil
 }
 
 // writeTokenFile writes data to path with mode 0600 whatever was there

@@ -1,0 +1,66 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward/pkg/workbench/bench"
+	"github.com/keyward/keyward/pkg/workbench/ddblocal"
+)
+
+// TestColdRunOfTheFloor is the benchmarks' smoke test: the floor builds
+// with the Lambda flags, starts against the minimal Runtime API and answers.
+// It checks what happened, never how fast.
+func TestColdRunOfTheFloor(t *testing.T) {
+	root, err := ddblocal.RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := bench.Build(context.Background(), root, bench.FloorPackage, runtime.GOOS, runtime.GOARCH, filepath.Join(t.TempDir(), "floor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, a, err := bench.Cold(context.Background(), bin, nil, []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Failed || string(a.Payload) != `"hello"` {
+		t.Fatalf("answer %s (failed %v)", a.Payload, a.Failed)
+	}
+	if r.Ready <= 0 || r.First < r.Ready {
+		t.Fatalf("ready %v, first answer %v: want 0 < ready ≤ first", r.Ready, r.First)
+	}
+}
+
+func TestSummaryTable(t *testing.T) {
+	var b bytes.Buffer
+	rs := []bench.Result{
+		{Name: "a", Figure: "1.0 ms", Floor: "1.0 ms", Ratio: 1, Target: "≤ 1.30", Pass: true},
+		{Name: "bb", Figure: "3.0 ms", Floor: "1.0 ms", Ratio: 3, Target: "≤ 1.30"},
+		{Name: "c", Figure: "2.0 ms", Floor: "-"},
+	}
+	bench.Print(&b, rs)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "figure") || !strings.HasSuffix(lines[2], "PASS") ||
+		!strings.HasSuffix(lines[3], "FAIL") || !strings.HasSuffix(lines[4], "info") {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	if !bench.Failed(rs) || bench.Failed(rs[:1]) {
+		t.Error("Failed disagrees with the rows")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i))
+	}
+	if bench.Median(ds) != 50 || bench.Percentile(ds, 99) != 99 || bench.Percentile(ds, 100) != 100 || bench.Median(nil) != 0 {
+		t.Errorf("median %v, p99 %v", bench.Median(ds), bench.Percentile(ds, 99))
+	}
+}

@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ColdCase is one function's cold-start measurement: its binary, its
+// environment and the event of its first invocation (a fresh one per run).
+type ColdCase struct {
+	Name  string
+	Bin   string
+	Env   []string
+	Event func(run int) ([]byte, error)
+	// Check refuses an answer that is not the success the event asks for.
+	Check func(Answer) error
+	// Slack is the target: first answer ≤ floor's + Slack.
+	Slack time.Duration
+}
+
+// ColdRun is one exec → first answer.
+type ColdRun struct {
+	Ready time.Duration // exec → first GET /next
+	First time.Duration // exec → first answer
+}
+
+// Cold execs bin, invokes it once with event, and stops it.
+func Cold(ctx context.Context, bin string, env []string, event []byte) (ColdRun, Answer, error) {
+	p, err := StartProc(bin, env)
+	if err != nil {
+		return ColdRun{}, Answer{}, err
+	}
+	defer p.Stop()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a, err := p.Invoke(ctx, event)
+	if err != nil {
+		return ColdRun{}, a, err
+	}
+	return ColdRun{Ready: p.RT.ReadyAt().Sub(p.Started), First: a.At.Sub(p.Started)}, a, nil
+}
+
+// ColdStart runs c and the floor n times each, alternating which goes
+// first, and reports the medians of exec → first answer (with a target) and
+// of exec → ready for invoke (reported only).
+func ColdStart(ctx context.Context, floorBin string, c ColdCase, n int) ([]Result, error) {
+	var fr, cr []ColdRun
+	for i := range n {
+		order := []bool{false, true}
+		if i%2 == 1 {
+			order = []bool{true, false}
+		}
+		for _, isCase := range order {
+			if !isCase {
+				r, _, err := Cold(ctx, floorBin, nil, []byte(`{}`))
+				if err != nil {
+					return nil, fmt.Errorf("floor: %w", err)
+				}
+				fr = append(fr, r)
+				continue
+			}
+			ev, err := c.Event(i)
+			if err != nil {
+				return nil, fmt.Errorf("%s event: %w", c.Name, err)
+			}
+			r, a, err := Cold(ctx, c.Bin, c.Env, ev)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+			if c.Check != nil {
+				if err := c.Check(a); err != nil {
+					return nil, fmt.Errorf("%s answered wrongly: %w", c.Name, err)
+				}
+			}
+			cr = append(cr, r)
+		}
+	}
+	pick := func(rs []ColdRun, first bool) []time.Duration {
+		var ds []time.Duration
+		for _, r := range rs {
+			if first {
+				ds = append(ds, r.First)
+			} else {
+				ds = append(ds, r.Ready)
+			}
+		}
+		return ds
+	}
+	cf, ff := Median(pick(cr, true)), Median(pick(fr, true))
+	crd, frd := Median(pick(cr, false)), Median(pick(fr, false))
+	return []Result{
+		{Name: "cold start " + c.Name + " (exec→answer)", Figure: Ms(cf), Floor: Ms(ff), Ratio: ratio(cf, ff),
+			Target: "≤ floor+" + Ms(c.Slack), Pass: cf <= ff+c.Slack},
+		{Name: "cold start " + c.Name + " (exec→ready)", Figure: Ms(crd), Floor: Ms(frd), Ratio: ratio(crd, frd)},
+	}, nil
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
