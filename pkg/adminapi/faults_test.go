@@ -222,9 +222,10 @@ var faults = []fault{
 	{name: "transaction-conflict-once", rule: keywardtest.Rule{Times: 1, Fault: keywardtest.TransactionConflict}, ops: "TransactWriteItems"},
 	{name: "transaction-conflict", rule: keywardtest.Rule{Fault: keywardtest.TransactionConflict}, status: 503, ops: "TransactWriteItems"},
 	{name: "server-error", rule: keywardtest.Rule{Fault: keywardtest.ServerError}, status: 500},
-	{name: "read-refused", rule: keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Refuse}, status: 500, ops: "key"},
-	{name: "read-throttled", rule: keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Throttle}, status: 503, ops: "key"},
-	{name: "usage-read-refused", rule: keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Refuse}, ops: "key"},
+	// A key is read with one BatchGetItem (the key item and the suspended-tenants set).
+	{name: "read-refused", rule: keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Refuse}, status: 500, ops: "key"},
+	{name: "read-throttled", rule: keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Throttle}, status: 503, ops: "key"},
+	{name: "usage-read-refused", rule: keywardtest.Rule{Op: "BatchGetItem", Body: "USAGE", Fault: keywardtest.Refuse}, ops: "key"},
 }
 
 // TestFaultMatrix sends every write route through every fault, with the
@@ -251,7 +252,9 @@ func TestFaultMatrix(t *testing.T) {
 				if rule.Op == "" {
 					rule.Op = op.call
 				}
-				rule.Body = target
+				if rule.Body == "" {
+					rule.Body = target
+				}
 				if fa.name != "none" {
 					s.f.Arm(rule)
 				}
@@ -329,10 +332,10 @@ func TestBatchRevokeFaults(t *testing.T) {
 		{keywardtest.Rule{Fault: keywardtest.ServerError}, false, "internal", 2, "server error"},
 		{keywardtest.Rule{Fault: keywardtest.Throttle}, false, "unavailable", 2, "throttled"},
 		{keywardtest.Rule{Fault: keywardtest.TransactionConflict}, false, "unavailable", 2, "conflict"},
-		{keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Refuse}, false, "internal", 2, "read refused"},
+		{keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Refuse}, false, "internal", 2, "read refused"},
 		{keywardtest.Rule{Times: 1, Fault: keywardtest.Drop}, true, "", 3, "answer lost, token forgotten"},
 		{keywardtest.Rule{Fault: keywardtest.Drop}, false, "", 3, "every answer lost"},
-		{keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Refuse}, false, "", 3, "usage read refused"},
+		{keywardtest.Rule{Op: "BatchGetItem", Body: "USAGE", Fault: keywardtest.Refuse}, false, "", 3, "usage read refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.wantNote, func(t *testing.T) {
@@ -341,7 +344,7 @@ func TestBatchRevokeFaults(t *testing.T) {
 			if rule.Op == "" {
 				rule.Op = "TransactWriteItems"
 			}
-			if rule.Op != "BatchGetItem" {
+			if rule.Body == "" {
 				rule.Body = a.ID
 			}
 			s.f.Arm(rule)

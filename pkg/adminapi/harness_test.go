@@ -21,6 +21,7 @@ func TestMain(m *testing.M) { os.Exit(ddblocaltest.Run(m)) }
 // template.yaml and a local KMS endpoint, reached through the real SDK clients,
 // with the four functions' routers in front of it.
 type stack struct {
+	keys    *keywardtest.Stack
 	svc     *apikey.Service
 	logs    *keywardtest.LogBuffer
 	routers map[string]*apigw.Router // function name → its router
@@ -34,7 +35,7 @@ func newStack(t *testing.T) *stack {
 	keys.StoreAdmins(t)
 	logs := &keywardtest.LogBuffer{}
 	log := logs.Logger()
-	s := &stack{svc: svc, logs: logs, routers: map[string]*apigw.Router{
+	s := &stack{keys: keys, svc: svc, logs: logs, routers: map[string]*apigw.Router{
 		"create": apigw.NewRouter(log, adminapi.CreateRoutes(svc)...),
 		"list":   apigw.NewRouter(log, adminapi.ListRoutes(svc)...),
 		"edit":   apigw.NewRouter(log, adminapi.EditRoutes(svc)...),

@@ -7,6 +7,7 @@ import (
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/auditapi"
+	"github.com/keyward/keyward/pkg/tenantapi"
 	"github.com/keyward/keyward/pkg/verifyapi"
 )
 
@@ -16,12 +17,13 @@ import (
 func TestEveryTableRouteIsMountedByItsFunction(t *testing.T) {
 	mounted := map[string]string{} // "METHOD path" → function
 	for fn, routes := range map[string][]apigw.Route{
-		"CreateFunction": adminapi.CreateRoutes(nil),
-		"ListFunction":   adminapi.ListRoutes(nil),
-		"EditFunction":   adminapi.EditRoutes(nil),
-		"RevokeFunction": adminapi.RevokeRoutes(nil),
-		"AuditFunction":  auditapi.Routes(nil),
-		"VerifyFunction": verifyapi.Routes(nil),
+		"CreateFunction":  adminapi.CreateRoutes(nil),
+		"ListFunction":    adminapi.ListRoutes(nil),
+		"EditFunction":    adminapi.EditRoutes(nil),
+		"RevokeFunction":  adminapi.RevokeRoutes(nil),
+		"AuditFunction":   auditapi.Routes(nil),
+		"VerifyFunction":  verifyapi.Routes(nil),
+		"TenantsFunction": tenantapi.Routes(nil),
 	} {
 		apigw.NewRouter(nil, routes...) // panics on a route outside the table
 		for _, r := range routes {

@@ -29,6 +29,16 @@ const MaxBodyBytes = 64 << 10
 //
 // The authorizer's scopes are a string, space- or comma-separated, or a JSON
 // array of strings.
+//
+// Two headers are read here, in the function, never in the authorizer (whose
+// answers the gateway caches per Authorization header, so a tenant taken from
+// a request there would be replayed for other tenants):
+//   - Keyward-Tenant: <tenantId> makes a key holding tenants:act (a platform
+//     key: only the operator tenant's keys hold tenants:*) act inside that
+//     tenant with the scopes it holds; without the scope it is a 403.
+//   - Keyward-Actor: <person> (≤ 200 characters, no control or format
+//     characters) names the person a key holding actors:assert acts for; the
+//     write records it as the actor. Without the scope it is a 403.
 func CallerFrom(req events.APIGatewayProxyRequest) (apikey.Caller, error) {
 	auth := req.RequestContext.Authorizer
 	tenant, _ := auth["tenantId"].(string)
@@ -40,13 +50,74 @@ func CallerFrom(req events.APIGatewayProxyRequest) (apikey.Caller, error) {
 	if !ok {
 		return apikey.Caller{}, apikey.ErrUnauthorized
 	}
-	return apikey.Caller{
-		TenantID:  tenant,
-		KeyID:     keyID,
-		Scopes:    scopes,
-		RequestID: req.RequestContext.RequestID,
-		SourceIP:  req.RequestContext.Identity.SourceIP,
-	}, nil
+	name, _ := auth["keyName"].(string)
+	c := apikey.Caller{
+		TenantID:    tenant,
+		KeyTenantID: tenant,
+		KeyID:       keyID,
+		KeyName:     name,
+		Scopes:      scopes,
+		RequestID:   req.RequestContext.RequestID,
+		SourceIP:    req.RequestContext.Identity.SourceIP,
+	}
+	if err := actingTenant(req, &c); err != nil {
+		return apikey.Caller{}, err
+	}
+	if err := assertedActor(req, &c); err != nil {
+		return apikey.Caller{}, err
+	}
+	return c, nil
+}
+
+// Headers a key may send to act for a tenant or a person.
+const (
+	HeaderTenant = "Keyward-Tenant"
+	HeaderActor  = "Keyward-Actor"
+)
+
+// singleHeader returns the header's one value; a header sent twice is a 400.
+func singleHeader(req events.APIGatewayProxyRequest, name string) (string, bool, error) {
+	vals := headerValues(req, name)
+	switch {
+	case len(vals) == 0:
+		return "", false, nil
+	case len(vals) > 1:
+		return "", false, apikey.Invalid(name, "must be sent once")
+	}
+	return vals[0], true, nil
+}
+
+func actingTenant(req events.APIGatewayProxyRequest, c *apikey.Caller) error {
+	v, ok, err := singleHeader(req, HeaderTenant)
+	if err != nil || !ok {
+		return err
+	}
+	if !apikey.HasScope(c.Scopes, apikey.ScopeTenantsAct) {
+		return &apikey.Error{Code: apikey.ECodeForbidden, Field: HeaderTenant,
+			Message: HeaderTenant + ": this key lacks the " + apikey.ScopeTenantsAct + " scope"}
+	}
+	if !apikey.ValidTenantID(v) {
+		return apikey.Invalid(HeaderTenant, "must match ^[a-z0-9][a-z0-9-]{1,62}$")
+	}
+	c.TenantID = v
+	return nil
+}
+
+func assertedActor(req events.APIGatewayProxyRequest, c *apikey.Caller) error {
+	v, ok, err := singleHeader(req, HeaderActor)
+	if err != nil || !ok {
+		return err
+	}
+	if !apikey.HasScope(c.Scopes, apikey.ScopeActorsAssert) {
+		return &apikey.Error{Code: apikey.ECodeForbidden, Field: HeaderActor,
+			Message: HeaderActor + ": this key lacks the " + apikey.ScopeActorsAssert + " scope"}
+	}
+	actor, err := apikey.ValidateActor(HeaderActor, v)
+	if err != nil {
+		return err
+	}
+	c.Actor = actor
+	return nil
 }
 
 // parseScopes reads the authorizer's scopes value. Absent means none; a value

@@ -168,6 +168,9 @@ func (r *Router) accessLog(ctx context.Context, req events.APIGatewayProxyReques
 	if k, _ := auth["keyId"].(string); apikey.ValidKeyID(k) {
 		attrs = append(attrs, slog.String("keyId", k))
 	}
+	if t := Header(req, HeaderTenant); apikey.ValidTenantID(t) { // a platform key acting in t
+		attrs = append(attrs, slog.String("actingTenantId", t))
+	}
 	attrs = append(attrs,
 		slog.String("method", req.HTTPMethod),
 		slog.String("resource", req.Resource),

@@ -32,6 +32,11 @@ var adminRoutes = []RouteScope{
 	{Method: "POST", Path: "/v1/verify", Scope: ScopeVerify, Function: "VerifyFunction"},
 	{Method: "GET", Path: "/v1/whoami", Scope: "", Function: "VerifyFunction"},
 	{Method: "GET", Path: "/v1/openapi.json", Scope: "", Function: "VerifyFunction", Public: true},
+	{Method: "POST", Path: "/v1/tenants", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "GET", Path: "/v1/tenants", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "GET", Path: "/v1/tenants/{tenantId}", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "POST", Path: "/v1/tenants/{tenantId}/suspend", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
+	{Method: "POST", Path: "/v1/tenants/{tenantId}/resume", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},
 }
 
 // AdminRoutes returns keyward's own routes, the scope each needs and the

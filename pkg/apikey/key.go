@@ -40,11 +40,17 @@ type Key struct {
 	Hint                    string            `json:"hint"`
 	CreatedAt               time.Time         `json:"createdAt"`
 	CreatedBy               string            `json:"createdBy"`
+	CreatedByKeyID          string            `json:"createdByKeyId"`
+	CreatedByKeyName        string            `json:"createdByKeyName"`
 	UpdatedAt               time.Time         `json:"updatedAt"`
 	UpdatedBy               string            `json:"updatedBy"`
+	UpdatedByKeyID          string            `json:"updatedByKeyId"`
+	UpdatedByKeyName        string            `json:"updatedByKeyName"`
 	ExpiresAt               *time.Time        `json:"expiresAt"`
 	RevokedAt               *time.Time        `json:"revokedAt"`
 	RevokedBy               *string           `json:"revokedBy"`
+	RevokedByKeyID          *string           `json:"revokedByKeyId"`
+	RevokedByKeyName        *string           `json:"revokedByKeyName"`
 	RotatedAt               *time.Time        `json:"rotatedAt"`
 	PreviousSecretExpiresAt *time.Time        `json:"previousSecretExpiresAt"`
 	LastUsedAt              *time.Time        `json:"lastUsedAt"`
@@ -61,11 +67,16 @@ func (k *Key) StatusAt(now time.Time) Status {
 }
 
 // Change says who made a write and from where; every stored write carries it
-// so the table's stream can be turned into an audit trail.
+// so the table's stream can be turned into an audit trail. Actor is the
+// person a key asserted (Keyward-Actor), else the key's ID (or a system
+// actor); ActorKeyID and ActorKeyName are the calling key and its name at
+// the time ("" for a write no key made).
 type Change struct {
-	Actor     string
-	RequestID string
-	SourceIP  string
+	Actor        string
+	ActorKeyID   string
+	ActorKeyName string
+	RequestID    string
+	SourceIP     string
 }
 
 // StoredKey is a key as persisted: the resource, its peppered secret hashes and
@@ -77,6 +88,9 @@ type StoredKey struct {
 	// PurgeAt is when DynamoDB TTL may delete a revoked key (zero while active).
 	PurgeAt time.Time
 	Change  Change
+	// TenantSuspended is read with the key (never stored in its item): the
+	// key's tenant is suspended, so the key is refused whatever its state.
+	TenantSuspended bool
 }
 
 // Clone returns a deep copy, so a next version can be built from a previous one.
@@ -86,6 +100,9 @@ func (s *StoredKey) Clone() *StoredKey {
 	c.AllowList.IPs = slices.Clone(s.AllowList.IPs)
 	c.AllowList.Origins = slices.Clone(s.AllowList.Origins)
 	c.Metadata = maps.Clone(s.Metadata)
+	c.RevokedBy = clonePtr(s.RevokedBy)
+	c.RevokedByKeyID = clonePtr(s.RevokedByKeyID)
+	c.RevokedByKeyName = clonePtr(s.RevokedByKeyName)
 	c.SecretHash.Sum = slices.Clone(s.SecretHash.Sum)
 	if s.PreviousHash != nil {
 		p := *s.PreviousHash
@@ -112,4 +129,12 @@ func (s *StoredKey) Public(now time.Time) Key {
 		k.Metadata = map[string]string{}
 	}
 	return k
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

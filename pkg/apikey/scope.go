@@ -17,6 +17,21 @@ const (
 	ScopeAuditRead = "audit:read"
 )
 
+// Platform scopes. Only keys of the operator tenant hold tenants:*, and only
+// a key holding a scope of these namespaces grants it (see CanGrant).
+const (
+	// ScopeTenantsAdmin creates, lists, reads, suspends and resumes tenants.
+	ScopeTenantsAdmin = "tenants:admin"
+	// ScopeTenantsAct lets a key send Keyward-Tenant to act inside a tenant.
+	ScopeTenantsAct = "tenants:act"
+	// ScopeActorsAssert lets a key send Keyward-Actor: the person it acts for.
+	ScopeActorsAssert = "actors:assert"
+)
+
+// PlatformScopes are the scopes of the operator tenant's default key beside
+// keys:admin: the platform key.
+var PlatformScopes = []string{ScopeTenantsAdmin, ScopeTenantsAct, ScopeActorsAssert}
+
 // adminImplied are the scopes keys:admin implies.
 var adminImplied = map[string]bool{
 	ScopeWrite: true, ScopeRead: true, ScopeRevoke: true, ScopeVerify: true, ScopeAuditRead: true,

@@ -18,17 +18,43 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// Caller is the authenticated key making a request, from the authorizer context.
+// Caller is the authenticated key making a request, from the authorizer
+// context, and what it asserted with checked headers.
 type Caller struct {
-	TenantID  string
-	KeyID     string
-	Scopes    []string
+	// TenantID is the tenant the request acts in: the key's own, or the one
+	// a platform key named in Keyward-Tenant.
+	TenantID string
+	// KeyTenantID is the calling key's own tenant ("" means TenantID).
+	KeyTenantID string
+	KeyID       string
+	// KeyName is the calling key's name, as the authorizer described it.
+	KeyName string
+	Scopes  []string
+	// Actor is the person the key acts for (Keyward-Actor), "" for none.
+	Actor     string
 	RequestID string
 	SourceIP  string
 }
 
-func (c Caller) change() Change {
-	return Change{Actor: c.KeyID, RequestID: c.RequestID, SourceIP: c.SourceIP}
+// HomeTenant is the calling key's own tenant.
+func (c Caller) HomeTenant() string {
+	if c.KeyTenantID != "" {
+		return c.KeyTenantID
+	}
+	return c.TenantID
+}
+
+// Acting reports whether a platform key acts inside another tenant.
+func (c Caller) Acting() bool { return c.HomeTenant() != c.TenantID }
+
+// Change is what a write by the caller records: the person, else the key,
+// as actor; the key and its name beside it.
+func (c Caller) Change() Change {
+	actor := c.Actor
+	if actor == "" {
+		actor = c.KeyID
+	}
+	return Change{Actor: actor, ActorKeyID: c.KeyID, ActorKeyName: c.KeyName, RequestID: c.RequestID, SourceIP: c.SourceIP}
 }
 
 // Config holds the operator's settings (template parameters).
@@ -44,7 +70,12 @@ type Config struct {
 	// keyward's own scopes and scopes covering one of these, so a typo such
 	// as recording:read is refused instead of granting nothing.
 	RouteScopes []string
+	// OperatorTenant holds the platform keys; DefaultOperatorTenant when empty.
+	OperatorTenant string
 }
+
+// DefaultOperatorTenant is the operator tenant when the settings name none.
+const DefaultOperatorTenant = "operator"
 
 // Service is the key lifecycle: create, get, list, edit, rotate, revoke.
 type Service struct {
@@ -76,6 +107,9 @@ func NewService(store Store, hasher Hasher, cfg Config, opts ...Option) *Service
 	}
 	if cfg.RevokedRetention <= 0 {
 		cfg.RevokedRetention = 90 * 24 * time.Hour
+	}
+	if cfg.OperatorTenant == "" {
+		cfg.OperatorTenant = DefaultOperatorTenant
 	}
 	s := &Service{store: store, hasher: hasher, cfg: cfg, now: time.Now, rand: rand.Reader}
 	for _, o := range opts {
@@ -139,7 +173,12 @@ func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued
 	if err := checkWithin(p, &k.Key, "create"); err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, k, c.change(), now)
+	if c.Acting() {
+		if err := s.requireTenant(ctx, c.TenantID); err != nil {
+			return nil, err
+		}
+	}
+	return s.issue(ctx, k, c.Change(), now)
 }
 
 // principal reads the calling key as stored, for the restrictions (expiry,
@@ -153,7 +192,7 @@ func (s *Service) principal(ctx context.Context, c Caller, now time.Time) (Princ
 	if err != nil {
 		return Principal{}, fmt.Errorf("read calling key: %w", err)
 	}
-	if k.TenantID != c.TenantID || k.StatusAt(now) != StatusActive {
+	if k.TenantID != c.HomeTenant() || k.StatusAt(now) != StatusActive || k.TenantSuspended {
 		return Principal{}, ErrUnauthorized
 	}
 	return principalOf(k), nil
@@ -204,6 +243,9 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 	if err := checkScopesBelow(c.Scopes, scopes, "create"); err != nil {
 		return nil, err
 	}
+	if err := s.checkPlatformScopes(c.TenantID, scopes); err != nil {
+		return nil, err
+	}
 	allow := AllowList{IPs: []string{}, Origins: []string{}}
 	if in.AllowList != nil {
 		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
@@ -216,7 +258,6 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 	k := &StoredKey{Key: Key{
 		TenantID: c.TenantID, Name: name, Description: in.Description, Type: typ,
 		Scopes: scopes, AllowList: allow, Metadata: in.Metadata,
-		CreatedBy: c.KeyID,
 	}}
 	if k.Metadata == nil {
 		k.Metadata = map[string]string{}
@@ -233,6 +274,11 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 
 // issue gives k an ID and a secret and stores it.
 func (s *Service) issue(ctx context.Context, k *StoredKey, ch Change, now time.Time) (*Issued, error) {
+	return s.issueWith(ctx, k, ch, now, func(k *StoredKey) error { return s.store.CreateKey(ctx, k) })
+}
+
+// issueWith gives k an ID and a secret and stores it with put.
+func (s *Service) issueWith(ctx context.Context, k *StoredKey, ch Change, now time.Time, put func(*StoredKey) error) (*Issued, error) {
 	s.idMu.Lock()
 	id, err := ulid.New(ulid.Timestamp(now), s.ids)
 	s.idMu.Unlock()
@@ -248,10 +294,11 @@ func (s *Service) issue(ctx context.Context, k *StoredKey, ch Change, now time.T
 	k.SecretHash = hash
 	k.Hint = Hint(token)
 	k.CreatedAt, k.UpdatedAt = now, now
-	k.UpdatedBy = ch.Actor
+	k.CreatedBy, k.CreatedByKeyID, k.CreatedByKeyName = ch.Actor, ch.ActorKeyID, ch.ActorKeyName
+	k.UpdatedBy, k.UpdatedByKeyID, k.UpdatedByKeyName = ch.Actor, ch.ActorKeyID, ch.ActorKeyName
 	k.Version = 1
 	k.Change = ch
-	if err := s.store.CreateKey(ctx, k); err != nil {
+	if err := put(k); err != nil {
 		return nil, err
 	}
 	return &Issued{Key: k.Public(now), Secret: secret, Token: token}, nil
@@ -267,22 +314,6 @@ func (s *Service) newSecret(ctx context.Context, keyID string) (secret, token st
 		return "", "", Hash{}, fmt.Errorf("hash secret: %w", err)
 	}
 	return secret, FormatToken(s.cfg.TokenPrefix, keyID, secret), h, nil
-}
-
-// Bootstrap creates a tenant's default key (keys:admin). It refuses a tenant
-// that already has one. Errors: invalid_request, tenant_exists.
-func (s *Service) Bootstrap(ctx context.Context, tenantID, actor string) (*Issued, error) {
-	if !ValidTenantID(tenantID) {
-		return nil, Invalid("tenant", "must match ^[a-z0-9][a-z0-9-]{1,62}$")
-	}
-	now := s.clock()
-	k := &StoredKey{Key: Key{
-		TenantID: tenantID, Name: "default", Description: "Default admin key created at bootstrap",
-		Type: "admin", Scopes: []string{ScopeAdmin}, IsDefault: true,
-		AllowList: AllowList{IPs: []string{}, Origins: []string{}}, Metadata: map[string]string{},
-		CreatedBy: actor,
-	}}
-	return s.issue(ctx, k, Change{Actor: actor}, now)
 }
 
 // Get returns one of the caller's tenant's keys. Errors: forbidden, not_found.
@@ -617,30 +648,37 @@ func (s *Service) Rotate(ctx context.Context, c Caller, id string, in RotateInpu
 				return err
 			}
 		}
-		if err := requireActive(prev, now); err != nil {
-			return err
-		}
-		var h Hash
 		var err error
-		if secret, token, h, err = s.newSecret(ctx, prev.ID); err != nil {
-			return err
-		}
-		next.SecretHash = h
-		next.Hint = Hint(token)
-		next.RotatedAt = &now
-		next.PreviousHash, next.PreviousSecretExpiresAt = nil, nil
-		if grace > 0 {
-			until := now.Add(time.Duration(grace) * time.Second)
-			prevHash := prev.SecretHash
-			next.PreviousHash = &prevHash
-			next.PreviousSecretExpiresAt = &until
-		}
-		return nil
+		secret, token, err = s.rotateSecret(ctx, prev, next, now, grace)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Issued{Key: *k, Secret: secret, Token: token}, nil
+}
+
+// rotateSecret gives next a new secret; the previous one keeps working for
+// grace seconds. An inactive key is a conflict.
+func (s *Service) rotateSecret(ctx context.Context, prev, next *StoredKey, now time.Time, grace int) (secret, token string, err error) {
+	if err := requireActive(prev, now); err != nil {
+		return "", "", err
+	}
+	var h Hash
+	if secret, token, h, err = s.newSecret(ctx, prev.ID); err != nil {
+		return "", "", err
+	}
+	next.SecretHash = h
+	next.Hint = Hint(token)
+	next.RotatedAt = &now
+	next.PreviousHash, next.PreviousSecretExpiresAt = nil, nil
+	if grace > 0 {
+		until := now.Add(time.Duration(grace) * time.Second)
+		prevHash := prev.SecretHash
+		next.PreviousHash = &prevHash
+		next.PreviousSecretExpiresAt = &until
+	}
+	return secret, token, nil
 }
 
 // Revoke revokes a key; revoking a revoked key returns it unchanged.
@@ -660,10 +698,10 @@ func (s *Service) revoke(ctx context.Context, c Caller, id string) (*Key, error)
 		if prev.Status == StatusRevoked {
 			return errUnchanged
 		}
-		actor := c.KeyID
+		ch := c.Change()
 		next.Status = StatusRevoked
 		next.RevokedAt = &now
-		next.RevokedBy = &actor
+		next.RevokedBy, next.RevokedByKeyID, next.RevokedByKeyName = &ch.Actor, &ch.ActorKeyID, &ch.ActorKeyName
 		next.PreviousHash, next.PreviousSecretExpiresAt = nil, nil
 		next.PurgeAt = now.Add(s.cfg.RevokedRetention)
 		return nil
@@ -752,9 +790,9 @@ func (s *Service) mutate(ctx context.Context, c Caller, id string, ifMatch *int6
 			}
 			return nil, err
 		}
-		next.UpdatedAt, next.UpdatedBy = now, c.KeyID
-		next.Version = prev.Version + 1
-		next.Change = c.change()
+		next.Change = c.Change()
+		next.UpdatedAt, next.Version = now, prev.Version+1
+		next.UpdatedBy, next.UpdatedByKeyID, next.UpdatedByKeyName = next.Change.Actor, next.Change.ActorKeyID, next.Change.ActorKeyName
 		err = s.store.UpdateKey(ctx, prev, next)
 		if err == nil {
 			// The write has committed: nothing after it may turn it into a

@@ -45,6 +45,30 @@ var (
 // ValidTenantID reports whether t is a well-formed tenant ID.
 func ValidTenantID(t string) bool { return tenantRE.MatchString(t) }
 
+// MaxActorLen bounds the person a key asserts (Keyward-Actor).
+const MaxActorLen = 200
+
+// ValidateActor checks an asserted person: trimmed, 1 to MaxActorLen
+// characters, no control, format or invisible characters, and none of the
+// actors keyward writes itself (a key ID, system…, operator:…, unknown), so
+// an audit record's actor never passes for another key or for keyward.
+// Errors name field.
+func ValidateActor(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || utf8.RuneCountInString(v) > MaxActorLen {
+		return "", Invalid(field, "must be 1 to %d characters", MaxActorLen)
+	}
+	if err := checkText(field, v, false); err != nil {
+		return "", err
+	}
+	lower := strings.ToLower(v)
+	if ValidKeyID(v) || strings.HasPrefix(lower, KeyIDPrefix) || strings.HasPrefix(lower, "system") ||
+		strings.HasPrefix(lower, "operator:") || lower == "unknown" {
+		return "", Invalid(field, "must name a person (key IDs, system…, operator:… and unknown are keyward's own actors)")
+	}
+	return v, nil
+}
+
 // ValidType reports whether t is a well-formed key type.
 func ValidType(t string) bool { return typeRE.MatchString(t) }
 

@@ -16,6 +16,8 @@ const (
 	CodeExpired       VerifyCode = "EXPIRED"
 	CodeInvalidSecret VerifyCode = "INVALID_SECRET"
 	CodeMalformed     VerifyCode = "MALFORMED"
+	// CodeTenantSuspended: the key's tenant is suspended; every key of it is refused.
+	CodeTenantSuspended VerifyCode = "TENANT_SUSPENDED"
 )
 
 // KeyGetter reads a key by ID; Store satisfies it, and the authorizer puts a
@@ -54,6 +56,8 @@ func Verify(ctx context.Context, hasher Hasher, k *StoredKey, secret string, now
 		return CodeInvalidSecret, nil
 	case k.Status == StatusRevoked:
 		return CodeRevoked, nil
+	case k.TenantSuspended:
+		return CodeTenantSuspended, nil
 	case k.StatusAt(now) == StatusExpired:
 		return CodeExpired, nil
 	}

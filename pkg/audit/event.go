@@ -233,6 +233,10 @@ func RecordOf(e Event) (Record, bool, error) {
 		if r.Actor == "" {
 			r.Actor = ActorUnknown
 		}
+		r.ActorKeyID = optional(cur.Write.ActorKeyID)
+		if r.ActorKeyID != nil {
+			r.ActorKeyName = &cur.Write.ActorKeyName
+		}
 		r.RequestID = optional(cur.Write.RequestID)
 		r.SourceIP = optional(cur.Write.SourceIP)
 		// updatedAt is the write's own time, to the millisecond; the stream's

@@ -278,3 +278,28 @@ func TestAuditedFieldsHoldNoSecretOrBookkeeping(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordCarriesThePersonAndTheKey: a write by a key acting for a person
+// is recorded with the person as actor and the key (and its name) beside it;
+// a write no key made has neither.
+func TestRecordCarriesThePersonAndTheKey(t *testing.T) {
+	const jane, platformKey = "user:jane@acme.example", "key_01JD5Z8K3N4Q7R2T6V9W0X1Y4Z"
+	v := version(func(v *audit.KeyVersion) {
+		v.Write = apikey.Change{Actor: jane, ActorKeyID: platformKey, ActorKeyName: "console", RequestID: "req-1"}
+	})
+	r, ok, err := audit.RecordOf(audit.Event{ID: "p1", Sequence: "1", Kind: audit.EventInsert, New: v})
+	if err != nil || !ok {
+		t.Fatalf("RecordOf: %v %v", ok, err)
+	}
+	if r.Actor != jane || r.ActorKeyID == nil || *r.ActorKeyID != platformKey || r.ActorKeyName == nil || *r.ActorKeyName != "console" {
+		t.Errorf("record = actor %q key %v name %v, want Jane by %s (console)", r.Actor, r.ActorKeyID, r.ActorKeyName, platformKey)
+	}
+	v = version(func(v *audit.KeyVersion) { v.Write = apikey.Change{Actor: "operator:local"} })
+	if r, _, _ = audit.RecordOf(audit.Event{ID: "p2", Sequence: "2", Kind: audit.EventInsert, New: v}); r.ActorKeyID != nil || r.ActorKeyName != nil {
+		t.Errorf("a write no key made names key %v (%v)", r.ActorKeyID, r.ActorKeyName)
+	}
+	b, _ := json.Marshal(r)
+	if !strings.Contains(string(b), `"actorKeyId":null`) {
+		t.Errorf("record JSON %s lacks actorKeyId: null", b)
+	}
+}

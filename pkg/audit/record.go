@@ -57,15 +57,20 @@ type FieldChange struct {
 // Record is one audit record: one meaningful change to one key. It never holds
 // secret material; Changes only ever names the fields in auditedFields.
 type Record struct {
-	ID        string                 `json:"id"`
-	TenantID  string                 `json:"tenantId"`
-	KeyID     string                 `json:"keyId"`
-	Action    Action                 `json:"action"`
-	Actor     string                 `json:"actor"`
-	At        time.Time              `json:"at"`
-	RequestID *string                `json:"requestId"`
-	SourceIP  *string                `json:"sourceIp"`
-	Changes   map[string]FieldChange `json:"changes"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenantId"`
+	KeyID    string `json:"keyId"`
+	Action   Action `json:"action"`
+	Actor    string `json:"actor"`
+	// ActorKeyID and ActorKeyName are the key that made the change and its
+	// name at the time (null for a change no key made); Actor is the person
+	// it asserted, else that key's ID.
+	ActorKeyID   *string                `json:"actorKeyId"`
+	ActorKeyName *string                `json:"actorKeyName"`
+	At           time.Time              `json:"at"`
+	RequestID    *string                `json:"requestId"`
+	SourceIP     *string                `json:"sourceIp"`
+	Changes      map[string]FieldChange `json:"changes"`
 }
 
 // RecordID derives a record's ID from the stream record it comes from, so a

@@ -76,15 +76,17 @@ type recordItem struct {
 
 	ActorActionPK string `dynamodbav:"actorActionPk"`
 
-	ID        string `dynamodbav:"id"`
-	TenantID  string `dynamodbav:"tenantId"`
-	KeyID     string `dynamodbav:"keyId"`
-	Action    string `dynamodbav:"action"`
-	Actor     string `dynamodbav:"actor"`
-	At        string `dynamodbav:"at"`
-	RequestID string `dynamodbav:"requestId,omitempty"`
-	SourceIP  string `dynamodbav:"sourceIp,omitempty"`
-	Changes   string `dynamodbav:"changes"`
+	ID           string `dynamodbav:"id"`
+	TenantID     string `dynamodbav:"tenantId"`
+	KeyID        string `dynamodbav:"keyId"`
+	Action       string `dynamodbav:"action"`
+	Actor        string `dynamodbav:"actor"`
+	ActorKeyID   string `dynamodbav:"actorKeyId,omitempty"`
+	ActorKeyName string `dynamodbav:"actorKeyName,omitempty"`
+	At           string `dynamodbav:"at"`
+	RequestID    string `dynamodbav:"requestId,omitempty"`
+	SourceIP     string `dynamodbav:"sourceIp,omitempty"`
+	Changes      string `dynamodbav:"changes"`
 
 	// TTL is when DynamoDB may delete the record (epoch seconds): its time
 	// plus the retention.
@@ -111,6 +113,12 @@ func toItem(r audit.Record, retention time.Duration) (recordItem, error) {
 	if r.RequestID != nil {
 		it.RequestID = *r.RequestID
 	}
+	if r.ActorKeyID != nil {
+		it.ActorKeyID = *r.ActorKeyID
+		if r.ActorKeyName != nil {
+			it.ActorKeyName = *r.ActorKeyName
+		}
+	}
 	if r.SourceIP != nil {
 		it.SourceIP = *r.SourceIP
 	}
@@ -129,6 +137,10 @@ func fromItem(it *recordItem) (audit.Record, error) {
 	if it.RequestID != "" {
 		id := it.RequestID
 		r.RequestID = &id
+	}
+	if it.ActorKeyID != "" {
+		id, name := it.ActorKeyID, it.ActorKeyName
+		r.ActorKeyID, r.ActorKeyName = &id, &name
 	}
 	if it.SourceIP != "" {
 		ip := it.SourceIP

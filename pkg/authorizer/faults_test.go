@@ -29,12 +29,12 @@ func TestFailsClosedUnderInjectedFaults(t *testing.T) {
 		rule  keywardtest.Rule
 		allow bool
 	}{
-		{"KeyReadRefused", false, keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Refuse}, false},
-		{"KeyReadThrottled", false, keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Throttle}, false},
-		{"KeyReadAnswerLost", false, keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Drop}, false},
-		{"KeyReadTooSlow", false, keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Delay, Delay: time.Minute}, false},
-		{"KeyReadServerError", false, keywardtest.Rule{Op: "GetItem", Fault: keywardtest.ServerError}, false},
-		{"KeyReadThrottledOnce", false, keywardtest.Rule{Op: "GetItem", Times: 1, Fault: keywardtest.Throttle}, true},
+		{"KeyReadRefused", false, keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Refuse}, false},
+		{"KeyReadThrottled", false, keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Throttle}, false},
+		{"KeyReadAnswerLost", false, keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Drop}, false},
+		{"KeyReadTooSlow", false, keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Delay, Delay: time.Minute}, false},
+		{"KeyReadServerError", false, keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.ServerError}, false},
+		{"KeyReadThrottledOnce", false, keywardtest.Rule{Op: "BatchGetItem", Times: 1, Fault: keywardtest.Throttle}, true},
 		{"PepperDecryptRefused", true, keywardtest.Rule{Op: "Decrypt", Fault: keywardtest.Refuse}, false},
 		{"PepperDecryptThrottled", true, keywardtest.Rule{Op: "Decrypt", Fault: keywardtest.Throttle}, false},
 		{"PepperListThrottled", true, keywardtest.Rule{Op: "Query", Fault: keywardtest.Throttle}, false},

@@ -47,8 +47,9 @@ type Settings struct {
 	KMSKeyID string
 	// Service holds TOKEN_PREFIX (default kw), KEY_TYPES (comma-separated,
 	// empty allows any well-formed type), the scopes of ROUTE_SCOPES (a JSON
-	// object of routes to scopes; the authorizer checks the routes) and
-	// REVOKED_RETENTION_DAYS (1-3650, default 90).
+	// object of routes to scopes; the authorizer checks the routes),
+	// REVOKED_RETENTION_DAYS (1-3650, default 90) and OPERATOR_TENANT (the
+	// tenant of platform keys, default operator).
 	Service apikey.Config
 	// LogLevel is as ReadLogLevel reads it.
 	LogLevel slog.Level
@@ -105,6 +106,14 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		days = n
 	}
 	s.Service.RevokedRetention = time.Duration(days) * 24 * time.Hour
+
+	s.Service.OperatorTenant = strings.TrimSpace(getenv("OPERATOR_TENANT"))
+	if s.Service.OperatorTenant == "" {
+		s.Service.OperatorTenant = apikey.DefaultOperatorTenant
+	}
+	if !apikey.ValidTenantID(s.Service.OperatorTenant) {
+		return Settings{}, fmt.Errorf("OPERATOR_TENANT %q must match ^[a-z0-9][a-z0-9-]{1,62}$", s.Service.OperatorTenant)
+	}
 
 	if s.LogLevel, err = ReadLogLevel(getenv); err != nil {
 		return Settings{}, err

@@ -1,5 +1,6 @@
 // Package cli is the keyward command line: login, whoami, keys
-// create|list|get|edit|rotate|revoke|batch-revoke, audit and verify, over
+// create|list|get|edit|rotate|revoke|batch-revoke, audit, verify and tenants
+// create|list|get|suspend|resume, over
 // the Go client (package client), built with cobra. The keyward binary
 // (pkg/cmd/keyward) only calls Run.
 //
@@ -136,6 +137,8 @@ type app struct {
 	io      IO
 	output  string
 	profile string
+	tenant  string // Keyward-Tenant
+	actor   string // Keyward-Actor
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -151,6 +154,8 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	root.PersistentFlags().StringVar(&a.profile, "profile", "default", "profile to use from the config file")
+	root.PersistentFlags().StringVar(&a.tenant, "tenant", "", "act inside this tenant (Keyward-Tenant; a platform key with tenants:act)")
+	root.PersistentFlags().StringVar(&a.actor, "actor", "", "the person the call is made for (Keyward-Actor; a key with actors:assert)")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if a.output != "table" && a.output != "json" {
@@ -159,7 +164,7 @@ func (a *app) rootCommand() *cobra.Command {
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
-	root.AddCommand(a.loginCommand(), a.logoutCommand(), a.whoamiCommand(), a.keysCommand(), a.auditCommand(), a.verifyCommand())
+	root.AddCommand(a.loginCommand(), a.logoutCommand(), a.whoamiCommand(), a.keysCommand(), a.auditCommand(), a.verifyCommand(), a.tenantsCommand())
 	return root
 }
 

@@ -82,7 +82,7 @@ func (a *app) logoutCommand() *cobra.Command {
 }
 
 func (a *app) clientOptions() []client.Option {
-	opts := []client.Option{client.WithUserAgent("keyward-cli")}
+	opts := []client.Option{client.WithUserAgent("keyward-cli"), client.WithTenant(a.tenant), client.WithActor(a.actor)}
 	if a.io.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(a.io.HTTPClient))
 	}
@@ -129,6 +129,12 @@ func (a *app) whoamiCommand() *cobra.Command {
 			t.row("Tenant:", w.TenantID)
 			t.row("Type:", w.Type)
 			t.row("Scopes:", strings.Join(w.Scopes, ", "))
+			if w.ActingTenantID != "" {
+				t.row("Acting in:", w.ActingTenantID)
+			}
+			if w.Actor != "" {
+				t.row("Actor:", w.Actor)
+			}
 			t.row("API:", c.BaseURL())
 			return t.flush()
 		},

@@ -13,15 +13,19 @@ import (
 // AuditRecord is one change of a key: who (Actor, a key ID or "system"),
 // when, from where, and the fields changed (never a secret or its hash).
 type AuditRecord struct {
-	ID        string                 `json:"id"`
-	TenantID  string                 `json:"tenantId"`
-	KeyID     string                 `json:"keyId"`
-	Action    string                 `json:"action"`
-	Actor     string                 `json:"actor"`
-	At        time.Time              `json:"at"`
-	RequestID *string                `json:"requestId"`
-	SourceIP  *string                `json:"sourceIp"`
-	Changes   map[string]FieldChange `json:"changes"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenantId"`
+	KeyID    string `json:"keyId"`
+	Action   string `json:"action"`
+	Actor    string `json:"actor"`
+	// ActorKeyID and ActorKeyName are the key that made the change (nil for
+	// a change no key made); Actor is the person it asserted, else its ID.
+	ActorKeyID   *string                `json:"actorKeyId"`
+	ActorKeyName *string                `json:"actorKeyName"`
+	At           time.Time              `json:"at"`
+	RequestID    *string                `json:"requestId"`
+	SourceIP     *string                `json:"sourceIp"`
+	Changes      map[string]FieldChange `json:"changes"`
 }
 
 // FieldChange is a field's value before and after a change.
@@ -98,6 +102,10 @@ type Whoami struct {
 	Name     string   `json:"name"`
 	Type     string   `json:"type"`
 	Scopes   []string `json:"scopes"`
+	// ActingTenantID is the tenant a platform key acts in (WithTenant).
+	ActingTenantID string `json:"actingTenantId,omitempty"`
+	// Actor is the person asserted with WithActor.
+	Actor string `json:"actor,omitempty"`
 }
 
 // Whoami returns the calling key (any valid key may ask).

@@ -36,6 +36,7 @@ type Client struct {
 	maxBackoff time.Duration
 	maxWait    time.Duration
 	userAgent  string
+	header     http.Header // sent with every call (Keyward-Tenant, Keyward-Actor)
 	sleep      func(ctx context.Context, d time.Duration) error
 	jitter     func(n int64) int64
 }
@@ -60,6 +61,26 @@ func WithBackoff(minBackoff, maxBackoff, maxWait time.Duration) Option {
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithTenant makes every call act inside tenant (Keyward-Tenant): the
+// calling key must be a platform key holding tenants:act.
+func WithTenant(tenant string) Option { return withHeader("Keyward-Tenant", tenant) }
+
+// WithActor names the person every call is made for (Keyward-Actor): writes
+// and audit records carry them as the actor. The key needs actors:assert.
+func WithActor(person string) Option { return withHeader("Keyward-Actor", person) }
+
+func withHeader(name, value string) Option {
+	return func(c *Client) {
+		if value == "" {
+			return
+		}
+		if c.header == nil {
+			c.header = http.Header{}
+		}
+		c.header.Set(name, value)
+	}
+}
 
 // WithBasic authenticates with a key ID and secret (Authorization: Basic)
 // instead of a token.
@@ -213,6 +234,11 @@ func (c *Client) once(ctx context.Context, req request) (*response, error) {
 	hr, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("keyward: %w", err)
+	}
+	if !req.anonymous {
+		for k, vs := range c.header {
+			hr.Header[k] = vs
+		}
 	}
 	for k, vs := range req.header {
 		hr.Header[k] = vs

@@ -31,11 +31,17 @@ type Key struct {
 	Hint                    string            `json:"hint"`
 	CreatedAt               time.Time         `json:"createdAt"`
 	CreatedBy               string            `json:"createdBy"`
+	CreatedByKeyID          string            `json:"createdByKeyId"`
+	CreatedByKeyName        string            `json:"createdByKeyName"`
 	UpdatedAt               time.Time         `json:"updatedAt"`
 	UpdatedBy               string            `json:"updatedBy"`
+	UpdatedByKeyID          string            `json:"updatedByKeyId"`
+	UpdatedByKeyName        string            `json:"updatedByKeyName"`
 	ExpiresAt               *time.Time        `json:"expiresAt"`
 	RevokedAt               *time.Time        `json:"revokedAt"`
 	RevokedBy               *string           `json:"revokedBy"`
+	RevokedByKeyID          *string           `json:"revokedByKeyId"`
+	RevokedByKeyName        *string           `json:"revokedByKeyName"`
 	RotatedAt               *time.Time        `json:"rotatedAt"`
 	PreviousSecretExpiresAt *time.Time        `json:"previousSecretExpiresAt"`
 	LastUsedAt              *time.Time        `json:"lastUsedAt"`

@@ -17,6 +17,8 @@ const (
 	VerifyExpired       = "EXPIRED"
 	VerifyInvalidSecret = "INVALID_SECRET"
 	VerifyMalformed     = "MALFORMED"
+	// VerifyTenantSuspended: the key's tenant is suspended.
+	VerifyTenantSuspended = "TENANT_SUSPENDED"
 )
 
 // Verification is the verdict on a token. Valid is true exactly when Code

@@ -238,7 +238,7 @@ func TestAFailedReadAfterACommittedWriteLeavesOutLastUsedAt(t *testing.T) {
 		t.Fatalf("update = %v, lastUsedAt %v; want it shown when the read works", err, got.LastUsedAt)
 	}
 
-	fs.f.Arm(keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Refuse})
+	fs.f.Arm(keywardtest.Rule{Op: "BatchGetItem", Body: "USAGE", Fault: keywardtest.Refuse})
 	defer fs.f.Clear()
 	cases := []struct {
 		name  string
@@ -340,7 +340,7 @@ func TestThrottlingIsUnavailable(t *testing.T) {
 	}{
 		{"ThrottledUpdate", keywardtest.Rule{Op: "PutItem", Fault: keywardtest.Throttle}, "edit", apikey.ECodeUnavailable},
 		{"ProvisionedThroughputUpdate", keywardtest.Rule{Op: "PutItem", Fault: keywardtest.ProvisionedThroughput}, "rotate", apikey.ECodeUnavailable},
-		{"ThrottledRead", keywardtest.Rule{Op: "GetItem", Fault: keywardtest.Throttle}, "rotate", apikey.ECodeUnavailable},
+		{"ThrottledRead", keywardtest.Rule{Op: "BatchGetItem", Fault: keywardtest.Throttle}, "rotate", apikey.ECodeUnavailable},
 		{"ThrottledTransaction", keywardtest.Rule{Op: "TransactWriteItems", Fault: keywardtest.Throttle}, "rename", apikey.ECodeUnavailable},
 		{"ConflictingTransaction", keywardtest.Rule{Op: "TransactWriteItems", Fault: keywardtest.TransactionConflict}, "revoke", apikey.ECodeUnavailable},
 		{"ConflictOnce", keywardtest.Rule{Op: "TransactWriteItems", Times: 1, Fault: keywardtest.TransactionConflict}, "rename", ""},
@@ -351,7 +351,7 @@ func TestThrottlingIsUnavailable(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			k := fs.key(t, "throttled "+c.name)
 			r := c.rule
-			if r.Op != "GetItem" {
+			if r.Op != "BatchGetItem" {
 				r.Body = k.ID
 			}
 			fs.f.Arm(r)

@@ -37,11 +37,17 @@ type keyItem struct {
 	Hint                    string            `dynamodbav:"hint"`
 	CreatedAt               string            `dynamodbav:"createdAt"`
 	CreatedBy               string            `dynamodbav:"createdBy"`
+	CreatedByKeyID          string            `dynamodbav:"createdByKeyId,omitempty"`
+	CreatedByKeyName        string            `dynamodbav:"createdByKeyName,omitempty"`
 	UpdatedAt               string            `dynamodbav:"updatedAt"`
 	UpdatedBy               string            `dynamodbav:"updatedBy"`
+	UpdatedByKeyID          string            `dynamodbav:"updatedByKeyId,omitempty"`
+	UpdatedByKeyName        string            `dynamodbav:"updatedByKeyName,omitempty"`
 	ExpiresAt               string            `dynamodbav:"expiresAt,omitempty"`
 	RevokedAt               string            `dynamodbav:"revokedAt,omitempty"`
 	RevokedBy               string            `dynamodbav:"revokedBy,omitempty"`
+	RevokedByKeyID          *string           `dynamodbav:"revokedByKeyId,omitempty"`
+	RevokedByKeyName        *string           `dynamodbav:"revokedByKeyName,omitempty"`
 	RotatedAt               string            `dynamodbav:"rotatedAt,omitempty"`
 	PreviousSecretExpiresAt string            `dynamodbav:"previousSecretExpiresAt,omitempty"`
 	Version                 int64             `dynamodbav:"version"`
@@ -120,7 +126,10 @@ func toItem(k *apikey.StoredKey) keyItem {
 		Scopes: nonNil(k.Scopes), AllowIPs: nonNil(k.AllowList.IPs), AllowOrigins: nonNil(k.AllowList.Origins),
 		Metadata: k.Metadata, Status: string(k.Status), IsDefault: k.IsDefault, Hint: k.Hint,
 		CreatedAt: fmtTime(k.CreatedAt), CreatedBy: k.CreatedBy,
+		CreatedByKeyID: k.CreatedByKeyID, CreatedByKeyName: k.CreatedByKeyName,
 		UpdatedAt: fmtTime(k.UpdatedAt), UpdatedBy: k.UpdatedBy,
+		UpdatedByKeyID: k.UpdatedByKeyID, UpdatedByKeyName: k.UpdatedByKeyName,
+		RevokedByKeyID: k.RevokedByKeyID, RevokedByKeyName: k.RevokedByKeyName,
 		ExpiresAt: fmtTimePtr(k.ExpiresAt), RevokedAt: fmtTimePtr(k.RevokedAt),
 		RotatedAt: fmtTimePtr(k.RotatedAt), PreviousSecretExpiresAt: fmtTimePtr(k.PreviousSecretExpiresAt),
 		Version:    k.Version,
@@ -149,7 +158,10 @@ func fromItem(it *keyItem) *apikey.StoredKey {
 		AllowList: apikey.AllowList{IPs: nonNil(it.AllowIPs), Origins: nonNil(it.AllowOrigins)},
 		Metadata:  it.Metadata, Status: apikey.Status(it.Status), IsDefault: it.IsDefault, Hint: it.Hint,
 		CreatedAt: parseTime(it.CreatedAt), CreatedBy: it.CreatedBy,
+		CreatedByKeyID: it.CreatedByKeyID, CreatedByKeyName: it.CreatedByKeyName,
 		UpdatedAt: parseTime(it.UpdatedAt), UpdatedBy: it.UpdatedBy,
+		UpdatedByKeyID: it.UpdatedByKeyID, UpdatedByKeyName: it.UpdatedByKeyName,
+		RevokedByKeyID: it.RevokedByKeyID, RevokedByKeyName: it.RevokedByKeyName,
 		ExpiresAt: parseTimePtr(it.ExpiresAt), RevokedAt: parseTimePtr(it.RevokedAt),
 		RotatedAt: parseTimePtr(it.RotatedAt), PreviousSecretExpiresAt: parseTimePtr(it.PreviousSecretExpiresAt),
 		Version: it.Version,
@@ -168,7 +180,8 @@ func fromItem(it *keyItem) *apikey.StoredKey {
 	if it.TTL > 0 {
 		k.PurgeAt = time.Unix(it.TTL, 0).UTC()
 	}
-	k.Change = apikey.Change{Actor: it.UpdatedBy, RequestID: it.RequestID, SourceIP: it.SourceIP}
+	k.Change = apikey.Change{Actor: it.UpdatedBy, ActorKeyID: it.UpdatedByKeyID, ActorKeyName: it.UpdatedByKeyName,
+		RequestID: it.RequestID, SourceIP: it.SourceIP}
 	return k
 }
 

@@ -57,22 +57,50 @@ func keyOf(pk, sk string) map[string]types.AttributeValue {
 	}
 }
 
-// GetKey reads a key item with one consistent GetItem. Returns apikey.ErrNotFound.
+// GetKey reads a key item and whether its tenant is suspended in one
+// round trip: a consistent BatchGetItem of the key item and the copy of the
+// suspended-tenants set its key ID hashes to. Returns apikey.ErrNotFound.
 func (s *Store) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: keyOf(keyPK(id), skKey), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, wrap(err, "get key %s", id)
+	keyKey, setKey := keyOf(keyPK(id), skKey), keyOf(suspendedPK(suspendedShardOf(id)), skSuspended)
+	req := map[string]types.KeysAndAttributes{s.table: {
+		Keys: []map[string]types.AttributeValue{keyKey, setKey}, ConsistentRead: aws.Bool(true),
+	}}
+	var item map[string]types.AttributeValue
+	var suspended []string
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt > 4 {
+				return nil, apikey.ErrUnavailable
+			}
+			if err := sleep(ctx, time.Duration(attempt)*10*time.Millisecond); err != nil {
+				return nil, wrap(err, "get key %s", id)
+			}
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, wrap(err, "get key %s", id)
+		}
+		for _, raw := range out.Responses[s.table] {
+			if sk, _ := raw["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == skSuspended {
+				if ss, ok := raw[attrSuspendedTenants].(*types.AttributeValueMemberSS); ok {
+					suspended = ss.Value
+				}
+				continue
+			}
+			item = raw
+		}
+		req = out.UnprocessedKeys
 	}
-	if out.Item == nil {
+	if item == nil {
 		return nil, apikey.ErrNotFound
 	}
 	var it keyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, fmt.Errorf("decode key %s: %w", id, err)
 	}
-	return fromItem(&it), nil
+	k := fromItem(&it)
+	k.TenantSuspended = slices.Contains(suspended, k.TenantID)
+	return k, nil
 }
 
 // CreateKey writes the key, its name claim and (for a default key) the
@@ -82,10 +110,21 @@ func (s *Store) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error
 // Returns apikey.ErrNameTaken, apikey.ErrTenantExists, apikey.ErrConflict or
 // apikey.ErrUnavailable.
 func (s *Store) CreateKey(ctx context.Context, k *apikey.StoredKey) error {
+	w, items, onFail, err := s.createItems(k)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, w, items, onFail, "create key %s", k.ID)
+}
+
+// createItems is the transaction that creates k: the key item first, then
+// the default claim (for a default key) and the name claim, with the domain
+// error of each item's failed condition.
+func (s *Store) createItems(k *apikey.StoredKey) (write, []types.TransactWriteItem, []error, error) {
 	w := newWrite(k.ID)
 	item, err := w.encode(k)
 	if err != nil {
-		return err
+		return w, nil, nil, err
 	}
 	notExists := aws.String("attribute_not_exists(pk)")
 	items := []types.TransactWriteItem{
@@ -96,18 +135,18 @@ func (s *Store) CreateKey(ctx context.Context, k *apikey.StoredKey) error {
 	if k.IsDefault {
 		claim, err := s.claim(defaultPK(k.TenantID), skDefault, k)
 		if err != nil {
-			return err
+			return w, nil, nil, err
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: claim, ConditionExpression: notExists}})
 		onFail = append(onFail, apikey.ErrTenantExists)
 	}
 	claim, err := s.claim(namePK(k.TenantID, apikey.NameKey(k.Name)), skName, k)
 	if err != nil {
-		return err
+		return w, nil, nil, err
 	}
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: claim, ConditionExpression: notExists}})
 	onFail = append(onFail, apikey.ErrNameTaken)
-	return s.transact(ctx, w, items, onFail, "create key %s", k.ID)
+	return w, items, onFail, nil
 }
 
 func (s *Store) claim(pk, sk string, k *apikey.StoredKey) (map[string]types.AttributeValue, error) {

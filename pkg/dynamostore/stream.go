@@ -55,3 +55,22 @@ func FromStreamValue(v events.DynamoDBAttributeValue) types.AttributeValue {
 		return &types.AttributeValueMemberNULL{Value: true}
 	}
 }
+
+// TenantStatusChanged reports whether a stream record is about a tenant item
+// (sk=TENANT) and, if so, whether its status changed between the images (a
+// suspension or a resumption: every key of the tenant is refused, or
+// accepted again).
+func TenantStatusChanged(keys, old, new map[string]events.DynamoDBAttributeValue) (isTenant, changed bool) {
+	sk, ok := keys["sk"]
+	if !ok || sk.DataType() != events.DataTypeString || sk.String() != skTenant {
+		return false, false
+	}
+	return true, streamString(old, "status") != streamString(new, "status")
+}
+
+func streamString(img map[string]events.DynamoDBAttributeValue, name string) string {
+	if v, ok := img[name]; ok && v.DataType() == events.DataTypeString {
+		return v.String()
+	}
+	return ""
+}

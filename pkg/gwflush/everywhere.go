@@ -154,12 +154,20 @@ func errorCode(err error) string {
 }
 
 // HandleStream is the keys table stream's handler: when any record of the
-// batch stops a credential (see Stops), every recorded stage is flushed
+// batch stops a credential (see Stops) or changes a tenant's status (a
+// suspension stops every key of the tenant), every recorded stage is flushed
 // once. A failed flush fails the batch, so the event source retries it.
 func (e *Everywhere) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
 	why := ""
 	for i := range ev.Records {
 		r := &ev.Records[i]
+		if isTenant, changed := dynamostore.TenantStatusChanged(r.Change.Keys, r.Change.OldImage, r.Change.NewImage); isTenant {
+			if changed { // a suspension refuses every key of the tenant
+				why = "tenant status"
+				break
+			}
+			continue
+		}
 		oldKey, err1 := dynamostore.DecodeStreamKey(r.Change.OldImage)
 		newKey, err2 := dynamostore.DecodeStreamKey(r.Change.NewImage)
 		if err := errors.Join(err1, err2); err != nil {

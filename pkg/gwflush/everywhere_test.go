@@ -181,3 +181,34 @@ func TestDeadlinesFlushWhenTheyCome(t *testing.T) {
 		t.Fatalf("deadlines left %v, %v; want only the future one", left, err)
 	}
 }
+
+// TestTenantStatusChangesFlush: a tenant's suspension (and resumption)
+// reaches the stream as a change of its tenant item and flushes every stage;
+// a tenant item written without a status change flushes nothing.
+func TestTenantStatusChangesFlush(t *testing.T) {
+	e := newEverywhere(t, ownStage, sampleStage)
+	ctx := context.Background()
+	platform := e.keys.StorePlatform(t)
+	e.keys.Bootstrap(t, "acme", "system:test")
+	image := func() map[string]events.DynamoDBAttributeValue {
+		return keywardtest.ItemImage(t, e.keys, "TENANT#acme", "TENANT")
+	}
+
+	active := image()
+	same := keywardtest.ModifyRecord(active, active)
+	if err := e.f.HandleStream(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{same}}); err != nil || len(e.gw.take()) != 0 {
+		t.Fatalf("a tenant item with its status unchanged flushed (or failed: %v)", err)
+	}
+	if _, err := e.keys.Service.SetTenantStatus(ctx, platform, "acme", apikey.TenantSuspended); err != nil {
+		t.Fatal(err)
+	}
+	suspended := image()
+	for _, r := range []events.DynamoDBEventRecord{keywardtest.ModifyRecord(active, suspended), keywardtest.ModifyRecord(suspended, active)} {
+		if err := e.f.HandleStream(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{r}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.gw.take(); len(got) != 2 {
+			t.Fatalf("calls %v, want one flush per stage for a tenant's status change", got)
+		}
+	}
+}

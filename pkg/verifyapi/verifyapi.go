@@ -79,13 +79,17 @@ func document(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (ev
 }
 
 // Whoami is the response of GET /v1/whoami: the calling key, as the
-// authorizer described it.
+// authorizer described it (tenantId is the key's own tenant), and what the
+// request asserted: actingTenantId when a platform key sent Keyward-Tenant,
+// actor when a key sent Keyward-Actor.
 type Whoami struct {
-	KeyID    string   `json:"keyId"`
-	TenantID string   `json:"tenantId"`
-	Name     string   `json:"name"`
-	Type     string   `json:"type"`
-	Scopes   []string `json:"scopes"`
+	KeyID          string   `json:"keyId"`
+	TenantID       string   `json:"tenantId"`
+	Name           string   `json:"name"`
+	Type           string   `json:"type"`
+	Scopes         []string `json:"scopes"`
+	ActingTenantID string   `json:"actingTenantId,omitempty"`
+	Actor          string   `json:"actor,omitempty"`
 }
 
 func whoami(_ context.Context, req events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
@@ -95,7 +99,11 @@ func whoami(_ context.Context, req events.APIGatewayProxyRequest, c apikey.Calle
 	if scopes == nil {
 		scopes = []string{}
 	}
-	return apigw.JSON(http.StatusOK, Whoami{KeyID: c.KeyID, TenantID: c.TenantID, Name: name, Type: typ, Scopes: scopes})
+	w := Whoami{KeyID: c.KeyID, TenantID: c.HomeTenant(), Name: name, Type: typ, Scopes: scopes, Actor: c.Actor}
+	if c.Acting() {
+		w.ActingTenantID = c.TenantID
+	}
+	return apigw.JSON(http.StatusOK, w)
 }
 
 // VerifyInput is the body of POST /v1/verify. Token is a token
@@ -106,8 +114,8 @@ type VerifyInput struct {
 }
 
 // VerifyOutput is the response of POST /v1/verify. Valid is true exactly when
-// Code is VALID; the key's description is given then. For REVOKED and
-// EXPIRED (the secret was right) only the key ID is given.
+// Code is VALID; the key's description is given then. For REVOKED, EXPIRED
+// and TENANT_SUSPENDED (the secret was right) only the key ID is given.
 type VerifyOutput struct {
 	Valid     bool              `json:"valid"`
 	Code      apikey.VerifyCode `json:"code"`
@@ -170,7 +178,7 @@ func (v *Verifier) Verify(ctx context.Context, tenant, token string) (*VerifyOut
 		out.KeyID, out.TenantID, out.Name, out.Type = pub.ID, pub.TenantID, pub.Name, pub.Type
 		out.Scopes, out.Metadata, out.ExpiresAt = pub.Scopes, pub.Metadata, pub.ExpiresAt
 		v.usage.Record(ctx, k.ID, now)
-	case apikey.CodeRevoked, apikey.CodeExpired:
+	case apikey.CodeRevoked, apikey.CodeExpired, apikey.CodeTenantSuspended:
 		out.KeyID = k.ID
 	}
 	return out, nil

@@ -1,11 +1,14 @@
-// Command bootstrap creates a tenant's default key (keys:admin) and prints its
-// token once. It refuses a tenant that already has one.
+// Command bootstrap creates a tenant and its default key and prints the
+// key's token once; with no tenant named, the operator tenant (OPERATOR_TENANT,
+// "operator" by default), whose default key is the platform key (keys:admin,
+// tenants:admin, tenants:act, actors:assert). It refuses a tenant that exists.
 //
 // It reads the same settings as the functions (KEYS_TABLE, KMS_KEY_ID,
-// TOKEN_PREFIX, ...) from flags or the environment, and the AWS endpoints from
-// the SDK's own variables, so it works against the local stack
-// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS) and, with credentials and
-// the stack's outputs (KeysTableName, KmsKeyArn), against a deployed stack:
+// TOKEN_PREFIX, OPERATOR_TENANT, ...) from flags or the environment, and the
+// AWS endpoints from the SDK's own variables, so it works against the local
+// stack (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS) and, with
+// credentials and the stack's outputs (KeysTableName, KmsKeyArn), against a
+// deployed stack:
 //
 //	go run ./scripts/bootstrap -tenant acme -table <KeysTableName> -kms-key <KmsKeyArn>
 //
@@ -14,6 +17,12 @@
 // .local/stack.json (or -dir's).
 //
 // The first bootstrap of a table also creates the pepper (KMS GenerateDataKey).
+//
+// Break-glass: with -rotate-default it rotates the tenant's default key
+// instead (no grace period: the lost or leaked token stops at once) and
+// prints the new token once. It needs AWS credentials, never an API key; the
+// audit trail records actor operator:<IAM principal ARN>, or operator:local
+// against the local stack.
 //
 // With -add-pepper-version (and no -tenant) it adds the next pepper version
 // instead (`make pepper-rotate`): secrets issued or rotated from then on are
@@ -30,11 +39,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
@@ -52,32 +64,53 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// options are the command's flags.
+type options struct {
+	tenant, table, kmsKey, tokenFile, dir string
+	quiet, addPepper, rotateDefault       bool
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
 	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	tenant := fs.String("tenant", "", "tenant ID (^[a-z0-9][a-z0-9-]{1,62}$)")
-	table := fs.String("table", "", "keys table name (default $KEYS_TABLE; the stack output KeysTableName)")
-	kmsKey := fs.String("kms-key", "", "KMS key ID, ARN or alias (default $KMS_KEY_ID; the stack output KmsKeyArn)")
-	tokenFile := fs.String("token-file", "", "also write the token to this file (mode 0600)")
-	quiet := fs.Bool("quiet", false, "print only the token")
-	dir := fs.String("dir", "", "data directory of the local stack, used when no table is given (default <repo>/.local)")
-	addPepper := fs.Bool("add-pepper-version", false, "add the next pepper version instead of bootstrapping a tenant")
+	fs.StringVar(&o.tenant, "tenant", "", "tenant ID (^[a-z0-9][a-z0-9-]{1,62}$); default the operator tenant ($OPERATOR_TENANT, operator)")
+	fs.StringVar(&o.table, "table", "", "keys table name (default $KEYS_TABLE; the stack output KeysTableName)")
+	fs.StringVar(&o.kmsKey, "kms-key", "", "KMS key ID, ARN or alias (default $KMS_KEY_ID; the stack output KmsKeyArn)")
+	fs.StringVar(&o.tokenFile, "token-file", "", "also write the token to this file (mode 0600)")
+	fs.BoolVar(&o.quiet, "quiet", false, "print only the token")
+	fs.StringVar(&o.dir, "dir", "", "data directory of the local stack, used when no table is given (default <repo>/.local)")
+	fs.BoolVar(&o.addPepper, "add-pepper-version", false, "add the next pepper version instead of bootstrapping a tenant")
+	fs.BoolVar(&o.rotateDefault, "rotate-default", false, "break-glass: rotate the tenant's default key and print its new token once")
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.addPepper && (o.tenant != "" || o.rotateDefault) {
+		fs.Usage()
+		return o, fmt.Errorf("give -add-pepper-version alone")
+	}
+	if o.rotateDefault && o.tenant == "" {
+		fs.Usage()
+		return o, fmt.Errorf("-rotate-default needs -tenant")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parse(args, stderr)
+	if err != nil {
 		return err
 	}
-	if (*tenant == "") == !*addPepper {
-		fs.Usage()
-		return fmt.Errorf("give -tenant, or -add-pepper-version alone")
-	}
-	for name, v := range map[string]string{"KEYS_TABLE": *table, "KMS_KEY_ID": *kmsKey} {
+	for name, v := range map[string]string{"KEYS_TABLE": o.table, "KMS_KEY_ID": o.kmsKey} {
 		if v != "" {
 			if err := os.Setenv(name, v); err != nil {
 				return err
 			}
 		}
 	}
-	if os.Getenv("KEYS_TABLE") == "" {
-		if err := useLocalStack(*dir); err != nil {
+	local := os.Getenv("KEYS_TABLE") == ""
+	if local {
+		if err := useLocalStack(o.dir); err != nil {
 			return err
 		}
 	}
@@ -87,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *addPepper {
+	if o.addPepper {
 		v, err := env.Hasher.AddVersion(ctx)
 		if err != nil {
 			return fmt.Errorf("add pepper version: %w", err)
@@ -98,28 +131,68 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := env.Hasher.EnsureCurrent(ctx); err != nil {
 		return fmt.Errorf("pepper: %w", err)
 	}
-	iss, err := env.Service.Bootstrap(ctx, *tenant, "system:bootstrap")
-	if err != nil {
+	if o.tenant == "" {
+		o.tenant = env.Service.OperatorTenant()
+	}
+	var iss *apikey.Issued
+	what := "bootstrapped"
+	if o.rotateDefault {
+		what = "default key rotated (break-glass); the previous token no longer works"
+		iss, err = rotateDefault(ctx, env, o.tenant, local)
+	} else {
+		iss, err = env.Service.Bootstrap(ctx, o.tenant, "system:bootstrap")
 		if apikey.ErrorCode(err) == apikey.ECodeTenantAlreadyExists {
-			return fmt.Errorf("tenant %q already has a default key; rotate it with POST /v1/keys/{id}/rotate", *tenant)
+			if _, rerr := env.Service.RegisterTenant(ctx, o.tenant, "system:bootstrap"); rerr == nil {
+				_, err = fmt.Fprintf(stdout, "Tenant %s registered: its default key was made before tenants were kept, and is unchanged.\n", o.tenant)
+				return err
+			}
+			return fmt.Errorf("tenant %q already has a default key; rotate it with POST /v1/keys/{id}/rotate, "+
+				"or, if its token is lost, with `make bootstrap TENANT=%s ROTATE_DEFAULT=1` (break-glass)", o.tenant, o.tenant)
 		}
+	}
+	if err != nil {
 		return err
 	}
-	if *tokenFile != "" {
-		if err := writeTokenFile(*tokenFile, iss.Token+"\n"); err != nil {
+	return report(stdout, o, iss, what)
+}
+
+// rotateDefault is break-glass: the audit trail records the operator's IAM
+// principal (operator:local against the local stack).
+func rotateDefault(ctx context.Context, env *keys, tenant string, local bool) (*apikey.Issued, error) {
+	principal := "local"
+	if !local {
+		id, err := sts.NewFromConfig(env.AWS).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return nil, fmt.Errorf("who is rotating (sts:GetCallerIdentity): %w", err)
+		}
+		principal = aws.ToString(id.Arn)
+	}
+	iss, err := env.Service.RotateDefaultKey(ctx, tenant, "operator:"+principal)
+	if apikey.ErrorCode(err) == apikey.ECodeNotFound {
+		return nil, fmt.Errorf("tenant %q has no default key", tenant)
+	}
+	return iss, err
+}
+
+func report(stdout io.Writer, o options, iss *apikey.Issued, what string) error {
+	if o.tokenFile != "" {
+		if err := writeTokenFile(o.tokenFile, iss.Token+"\n"); err != nil {
 			return err
 		}
 	}
-	if *quiet {
-		_, err = fmt.Fprintln(stdout, iss.Token)
+	if o.quiet {
+		_, err := fmt.Fprintln(stdout, iss.Token)
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "Tenant %s bootstrapped.\nDefault key: %s (keys:admin)\nToken, shown once — store it now:\n\n  %s\n\nUse it as: Authorization: Bearer <token>\n", *tenant, iss.ID, iss.Token)
+	_, err := fmt.Fprintf(stdout, "Tenant %s %s.\nDefault key: %s (%s)\nToken, shown once — store it now:\n\n  %s\n\nUse it as: Authorization: Bearer <token>\n",
+		o.tenant, what, iss.ID, strings.Join(iss.Scopes, " "), iss.Token)
 	return err
 }
 
-// keys is what the bootstrap uses of the key service.
+// keys is what the bootstrap uses of the key service, and the AWS
+// configuration it was made with.
 type keys struct {
+	AWS     aws.Config
 	Hasher  *kmspepper.Hasher
 	Service *apikey.Service
 }
@@ -137,7 +210,7 @@ func load(ctx context.Context) (*keys, error) {
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(cfg), store, s.KMSKeyID)
-	return &keys{Hasher: hasher, Service: apikey.NewService(store, hasher, s.Service)}, nil
+	return &keys{AWS: cfg, Hasher: hasher, Service: apikey.NewService(store, hasher, s.Service)}, nil
 }
 
 // writeTokenFile writes data to path with mode 0600 whatever was there

@@ -143,3 +143,78 @@ func TestTokenFileIs0600EvenOverALooserFile(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+func TestBootstrapWithNoTenantMakesTheOperatorTenantsPlatformKey(t *testing.T) {
+	tables := ddblocaltest.Tables(t)
+	local := keywardtest.StartKMS(t)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": ddblocaltest.Shared(t).Endpoint, "AWS_ENDPOINT_URL_KMS": local.URL,
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"KEYS_TABLE": tables["KeysTable"], "KMS_KEY_ID": local.KeyARN, "OPERATOR_TENANT": "",
+	} {
+		t.Setenv(k, v)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"-quiet"}, &out, &errOut); err != nil {
+		t.Fatalf("bootstrap: %v (%s)", err, errOut.String())
+	}
+	keyID, _, err := apikey.ParseToken("kw", strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatal("no token printed")
+	}
+	store := dynamostore.New(ddblocal.Client(ddblocaltest.Shared(t).Endpoint), tables["KeysTable"])
+	k, err := store.GetKey(context.Background(), keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"keys:admin", "tenants:admin", "tenants:act", "actors:assert"}
+	if k.TenantID != "operator" || !k.IsDefault || strings.Join(k.Scopes, " ") != strings.Join(want, " ") {
+		t.Errorf("platform key = tenant %s default %v scopes %v, want operator's default key with %v", k.TenantID, k.IsDefault, k.Scopes, want)
+	}
+	if tn, err := store.GetTenant(context.Background(), "operator"); err != nil || !tn.IsOperator || tn.DefaultKeyID != keyID {
+		t.Errorf("operator tenant = %+v, %v", tn, err)
+	}
+	err = run(context.Background(), []string{"-rotate-default"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "-tenant") {
+		t.Errorf("-rotate-default without -tenant: %v, want a usage error", err)
+	}
+}
+
+func TestBootstrapRegistersATenantMadeBeforeTenantsWereKept(t *testing.T) {
+	tables := ddblocaltest.Tables(t)
+	local := keywardtest.StartKMS(t)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": ddblocaltest.Shared(t).Endpoint, "AWS_ENDPOINT_URL_KMS": local.URL,
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"KEYS_TABLE": tables["KeysTable"], "KMS_KEY_ID": local.KeyARN,
+	} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	store := dynamostore.New(ddblocal.Client(ddblocaltest.Shared(t).Endpoint), tables["KeysTable"])
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	legacy := &apikey.StoredKey{Key: apikey.Key{
+		ID: "key_01JD6B0C3XH5Q2M9T7R4W8N1PC", TenantID: "legacy", Name: "default", Type: "admin",
+		Scopes: []string{"keys:admin"}, IsDefault: true, Status: apikey.StatusActive,
+		AllowList: apikey.AllowList{IPs: []string{}, Origins: []string{}}, Metadata: map[string]string{},
+		CreatedAt: at, CreatedBy: "system:bootstrap", UpdatedAt: at, UpdatedBy: "system:bootstrap", Version: 1,
+	}, Change: apikey.Change{Actor: "system:bootstrap"}}
+	if err := store.CreateKey(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"-tenant", "legacy"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "registered") {
+		t.Fatalf("bootstrap of a tenant with a default key and no tenant item: %v %q", err, out.String())
+	}
+	tn, err := store.GetTenant(ctx, "legacy")
+	if err != nil || tn.DefaultKeyID != legacy.ID || tn.Status != apikey.TenantActive || !tn.CreatedAt.Equal(at) {
+		t.Fatalf("registered tenant = %+v, %v", tn, err)
+	}
+	if k, err := store.GetKey(ctx, legacy.ID); err != nil || k.Version != 1 {
+		t.Errorf("the default key was written: %+v, %v", k, err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-tenant", "legacy"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "already has a default key") {
+		t.Errorf("a second bootstrap: %v, want a refusal", err)
+	}
+}

@@ -215,6 +215,39 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("TenantsWithAPlatformKey", func(t *testing.T) {
+		raw, err := os.ReadFile(st.PlatformTokenFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.env["KEYWARD_TOKEN"] = strings.TrimSpace(string(raw))
+		defer delete(e.env, "KEYWARD_TOKEN")
+		r := e.mustRun(cli.ExitOK, "", "tenants", "create", "cli-acme", "--name", "Acme via CLI", "-o", "json")
+		created := decode[client.CreatedTenant](t, r.stdout)
+		if created.ID != "cli-acme" || created.DefaultKey == nil || !tokenRE.MatchString(created.DefaultKey.Token) || !strings.Contains(r.stderr, "only time") {
+			t.Fatalf("tenants create: %+v", created.Tenant)
+		}
+		if out := e.mustRun(cli.ExitOK, "", "tenants", "list").stdout; !strings.Contains(out, "cli-acme") {
+			t.Errorf("tenants list lacks cli-acme:\n%s", out)
+		}
+		if r := e.run("", false, "tenants", "create", "cli-acme", "--name", "again", "-o", "json"); r.code != cli.ExitRefused || !strings.Contains(r.stderr, "tenant_exists") {
+			t.Errorf("second create: exit %d, want %d tenant_exists", r.code, cli.ExitRefused)
+		}
+		w := decode[client.Whoami](t, e.mustRun(cli.ExitOK, "", "whoami", "--tenant", "cli-acme", "-o", "json").stdout)
+		if w.ActingTenantID != "cli-acme" {
+			t.Errorf("whoami --tenant: acting in %q", w.ActingTenantID)
+		}
+		if got := decode[client.Tenant](t, e.mustRun(cli.ExitOK, "", "tenants", "suspend", "cli-acme", "-o", "json").stdout); got.Status != "suspended" {
+			t.Errorf("suspend: %+v", got)
+		}
+		if got := decode[client.Tenant](t, e.mustRun(cli.ExitOK, "", "tenants", "resume", "cli-acme", "-o", "json").stdout); got.Status != "active" {
+			t.Errorf("resume: %+v", got)
+		}
+		if r := e.run("", false, "tenants", "get", "nope-tenant"); r.code != cli.ExitRefused {
+			t.Errorf("get an unknown tenant: exit %d", r.code)
+		}
+	})
+
 	t.Run("CompletionScripts", func(t *testing.T) {
 		for _, sh := range []string{"bash", "zsh", "fish"} {
 			if out := e.mustRun(cli.ExitOK, "", "completion", sh).stdout; !strings.Contains(out, "keyward") {

@@ -139,6 +139,21 @@ func Admin(tenant string) apikey.Caller {
 	return apikey.Caller{TenantID: tenant, KeyID: adminIDs[tenant], Scopes: []string{apikey.ScopeAdmin}, RequestID: "seed", SourceIP: "198.51.100.7"}
 }
 
+// PlatformKeyID is the calling key of Platform, the one the events/
+// fixtures of platform calls name.
+const PlatformKeyID = "key_01JD5Z8K3N4Q7R2T6V9W0X1Y4Z"
+
+// StorePlatform stores the operator tenant's platform key under
+// PlatformKeyID (keys:admin and the platform scopes) and returns a caller
+// for it.
+func (s *Stack) StorePlatform(tb testing.TB) apikey.Caller {
+	tb.Helper()
+	scopes := append([]string{apikey.ScopeAdmin}, apikey.PlatformScopes...)
+	c := s.CallerKey(tb, s.Service.OperatorTenant(), PlatformKeyID, scopes...)
+	c.KeyName, c.KeyTenantID = "default", c.TenantID
+	return c
+}
+
 // StoreAdmins stores the calling keys of Admin("acme") and Admin("globex").
 func (s *Stack) StoreAdmins(tb testing.TB) {
 	tb.Helper()

@@ -15,12 +15,19 @@ import (
 // image has.
 func KeyImage(tb testing.TB, s *Stack, id string) map[string]events.DynamoDBAttributeValue {
 	tb.Helper()
+	return ItemImage(tb, s, "KEY#"+id, "KEY")
+}
+
+// ItemImage reads the keys table's item pk, sk (consistently) as a stream
+// image.
+func ItemImage(tb testing.TB, s *Stack, pk, sk string) map[string]events.DynamoDBAttributeValue {
+	tb.Helper()
 	out, err := s.DB.GetItem(context.Background(), &dynamodb.GetItemInput{
 		TableName: aws.String(s.Tables["KeysTable"]), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "KEY#" + id}, "sk": &types.AttributeValueMemberS{Value: "KEY"}},
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
 	})
 	if err != nil || out.Item == nil {
-		tb.Fatalf("keywardtest: read key %s: %v", id, err)
+		tb.Fatalf("keywardtest: read item %s %s: %v", pk, sk, err)
 	}
 	b, err := json.Marshal(wireMap(out.Item))
 	if err != nil {
@@ -28,7 +35,7 @@ func KeyImage(tb testing.TB, s *Stack, id string) map[string]events.DynamoDBAttr
 	}
 	var img map[string]events.DynamoDBAttributeValue
 	if err := json.Unmarshal(b, &img); err != nil {
-		tb.Fatalf("keywardtest: key %s as a stream image: %v", id, err)
+		tb.Fatalf("keywardtest: item %s %s as a stream image: %v", pk, sk, err)
 	}
 	return img
 }

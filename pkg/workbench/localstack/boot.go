@@ -35,14 +35,15 @@ type boot struct {
 	st   *Stack
 	con  *console.Console
 
-	stacks  []*stackTemplate // keyward's first, then Options.APIs
-	apiLn   net.Listener
-	ctlLn   net.Listener
-	ddb     *ddblocal.Instance
-	bins    map[string]string            // function → its bootstrap
-	streams map[string]string            // table logical ID → stream ARN
-	envs    map[string]map[string]string // function → environment
-	token   string                       // the admin token, on first start
+	stacks   []*stackTemplate // keyward's first, then Options.APIs
+	apiLn    net.Listener
+	ctlLn    net.Listener
+	ddb      *ddblocal.Instance
+	bins     map[string]string            // function → its bootstrap
+	streams  map[string]string            // table logical ID → stream ARN
+	envs     map[string]map[string]string // function → environment
+	token    string                       // the admin token, on first start
+	platform string                       // the operator tenant's platform key, on first start
 }
 
 // newBoot resolves the options' defaults and makes the Stack that Close
@@ -84,7 +85,7 @@ func newBoot(opts Options) (*boot, error) {
 	con := console.New(opts.Output)
 	st := &Stack{
 		DataDir:   dataDir,
-		TokenFile: filepath.Join(dataDir, AdminTokenFile),
+		TokenFile: filepath.Join(dataDir, AdminTokenFile), PlatformTokenFile: filepath.Join(dataDir, PlatformTokenFile),
 		console:   con,
 		log:       con.Logger("stack", opts.LogLevel),
 		functions: map[string]*lambdaemu.Function{},
@@ -351,7 +352,8 @@ func (b *boot) serveControl(context.Context) error {
 }
 
 // bootstrap creates the pepper and, on first start, the tenant's default
-// key, keeping its token for the banner.
+// key and the operator tenant's platform key, keeping their tokens for the
+// banner.
 func (b *boot) bootstrap(ctx context.Context) error {
 	env := keysEnv(b.envs)
 	if env == nil {
@@ -366,30 +368,41 @@ func (b *boot) bootstrap(ctx context.Context) error {
 	if _, err := hasher.EnsureCurrent(ctx); err != nil {
 		return fmt.Errorf("localstack: create the pepper: %w", err)
 	}
-	tokenFile := b.st.TokenFile
-	if _, err := os.Stat(tokenFile); err == nil {
-		if fixed, err := ensureOwnerOnly(tokenFile); err != nil {
-			return err
-		} else if fixed {
-			b.st.log.Warn("the admin token file was readable by others: made it 0600", "tokenFile", tokenFile)
-		}
-		return nil
-	}
-	issued, err := svc.Bootstrap(ctx, b.opts.Tenant, bootstrapActor)
-	if apikey.ErrorCode(err) == apikey.ECodeTenantAlreadyExists {
-		b.st.log.Warn("tenant exists but its token file is gone; its token was shown once. Bootstrap another tenant (make bootstrap TENANT=...) or delete the data directory to start over",
-			"tenant", b.opts.Tenant, "tokenFile", tokenFile)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("localstack: bootstrap tenant %s: %w", b.opts.Tenant, err)
-	}
-	if err := writeSecretFile(tokenFile, issued.Token+"\n"); err != nil {
+	if b.token, err = b.bootstrapTenant(ctx, svc, b.opts.Tenant, b.st.TokenFile); err != nil {
 		return err
 	}
-	b.st.Bootstrapped = true
-	b.token = issued.Token
-	return nil
+	b.st.Bootstrapped = b.token != ""
+	if b.opts.Tenant != svc.OperatorTenant() {
+		b.platform, err = b.bootstrapTenant(ctx, svc, svc.OperatorTenant(), b.st.PlatformTokenFile)
+	}
+	return err
+}
+
+// bootstrapTenant creates tenant and its default key unless file (its
+// token, 0600) exists. It returns the token when it created one.
+func (b *boot) bootstrapTenant(ctx context.Context, svc *apikey.Service, tenant, file string) (string, error) {
+	if _, err := os.Stat(file); err == nil {
+		if fixed, err := ensureOwnerOnly(file); err != nil {
+			return "", err
+		} else if fixed {
+			b.st.log.Warn("a token file was readable by others: made it 0600", "tokenFile", file)
+		}
+		return "", nil
+	}
+	issued, err := svc.Bootstrap(ctx, tenant, bootstrapActor)
+	if apikey.ErrorCode(err) == apikey.ECodeTenantAlreadyExists {
+		b.st.log.Warn("tenant exists but its token file is gone; its token was shown once. Rotate its default key "+
+			"(make bootstrap TENANT=... ROTATE_DEFAULT=1) or delete the data directory to start over",
+			"tenant", tenant, "tokenFile", file)
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("localstack: bootstrap tenant %s: %w", tenant, err)
+	}
+	if err := writeSecretFile(file, issued.Token+"\n"); err != nil {
+		return "", err
+	}
+	return issued.Token, nil
 }
 
 // writeState writes the state file tools read (removed by Close).

@@ -67,10 +67,11 @@ const DefaultTenant = "local"
 
 // Files in the data directory.
 const (
-	AdminTokenFile = "admin-token"   // the bootstrapped tenant's token, 0600
-	StateFile      = localstate.File // endpoints of the running stack, for tools
-	kmsFile        = "kms.json"      // local KMS key material, 0600
-	lockFile       = "run.lock"
+	AdminTokenFile    = "admin-token"    // the bootstrapped tenant's token, 0600
+	PlatformTokenFile = "platform-token" // the operator tenant's platform key, 0600
+	StateFile         = localstate.File  // endpoints of the running stack, for tools
+	kmsFile           = "kms.json"       // local KMS key material, 0600
+	lockFile          = "run.lock"
 )
 
 // bootstrapActor is recorded as the creator of the bootstrapped key.
@@ -142,6 +143,9 @@ type Stack struct {
 	// DataDir is the data directory; TokenFile the admin token's file.
 	DataDir   string
 	TokenFile string
+	// PlatformTokenFile holds the operator tenant's platform key (keys:admin,
+	// tenants:admin, tenants:act, actors:assert), bootstrapped beside Tenant.
+	PlatformTokenFile string
 	// Tables maps table logical IDs to names; KMSKeys KMS key logical IDs
 	// to ARNs; Functions lists the functions by logical ID.
 	Tables    map[string]string
@@ -197,7 +201,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return nil, err
 		}
 	}
-	b.st.banner(b.opts.Terminal, b.token, b.opts.Tenant)
+	b.st.banner(b.opts.Terminal, b.token, b.platform, b.opts.Tenant)
 	return b.st, nil
 }
 
@@ -273,7 +277,7 @@ type State = localstate.State
 func ReadState(dataDir string) (*State, error) { return localstate.Read(dataDir) }
 
 // banner tells the user what runs where, and the token on first start.
-func (st *Stack) banner(w io.Writer, token, tenant string) {
+func (st *Stack) banner(w io.Writer, token, platform, tenant string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nkeyward is running locally (Ctrl-C stops everything):\n")
 	for _, a := range st.APIs {
@@ -289,6 +293,12 @@ func (st *Stack) banner(w io.Writer, token, tenant string) {
 		fmt.Fprintf(&b, "It is also in %s (mode 0600): TOKEN=$(cat %s)\n", st.TokenFile, relToWD(st.TokenFile))
 	} else if _, err := os.Stat(st.TokenFile); err == nil {
 		fmt.Fprintf(&b, "  Admin token     TOKEN=$(cat %s)\n", relToWD(st.TokenFile))
+	}
+	if platform != "" {
+		fmt.Fprintf(&b, "\nThe operator tenant's platform key (keys:admin tenants:admin tenants:act actors:assert), shown this once:\n\n  %s\n\n", platform)
+		fmt.Fprintf(&b, "It is also in %s (mode 0600): PLATFORM=$(cat %s)\n", st.PlatformTokenFile, relToWD(st.PlatformTokenFile))
+	} else if _, err := os.Stat(st.PlatformTokenFile); err == nil {
+		fmt.Fprintf(&b, "  Platform token  PLATFORM=$(cat %s)\n", relToWD(st.PlatformTokenFile))
 	}
 	fmt.Fprintln(&b)
 	_, _ = io.WriteString(w, b.String())

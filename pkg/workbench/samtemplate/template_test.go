@@ -75,8 +75,8 @@ func TestRepoTemplateKeysTable(t *testing.T) {
 			t.Errorf("byTenant KeySchema = %+v", byTenant.KeySchema)
 		}
 		p := byTenant.Projection
-		if p == nil || p.ProjectionType != types.ProjectionTypeInclude || len(p.NonKeyAttributes) != 22 || p.NonKeyAttributes[0] != "id" {
-			t.Fatalf("byTenant Projection = %+v, want INCLUDE of 22 attributes starting with id", p)
+		if p == nil || p.ProjectionType != types.ProjectionTypeInclude || len(p.NonKeyAttributes) != 31 || p.NonKeyAttributes[0] != "id" {
+			t.Fatalf("byTenant Projection = %+v, want INCLUDE of 31 attributes starting with id", p)
 		}
 		if !reflect.DeepEqual(byName.Projection, p) {
 			t.Errorf("byName Projection = %+v, want the alias of byTenant's %+v", byName.Projection, p)

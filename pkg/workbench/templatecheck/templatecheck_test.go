@@ -29,6 +29,7 @@ var designFunctions = map[string]string{
 	"auditstream": "AuditStreamFunction",
 	"verify":      "VerifyFunction",
 	"authorizer":  "AuthorizerFunction",
+	"tenants":     "TenantsFunction",
 }
 
 // authorizerIdentityContext are the $context identity sources the
