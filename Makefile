@@ -2,7 +2,7 @@
 # need themselves (Go modules, DynamoDB Local from npm under scripts/).
 
 GO          ?= go
-FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush tenants
+FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush tenants events policy leaks reminders
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
@@ -47,6 +47,10 @@ $(eval $(call lambda_target,AuthorizerFunction,authorizer))
 $(eval $(call lambda_target,VerifyFunction,verify))
 $(eval $(call lambda_target,TenantsFunction,tenants))
 $(eval $(call lambda_target,FlushFunction,flush))
+$(eval $(call lambda_target,EventsFunction,events))
+$(eval $(call lambda_target,PolicyFunction,policy))
+$(eval $(call lambda_target,LeaksFunction,leaks))
+$(eval $(call lambda_target,RemindersFunction,reminders))
 
 # The sample protected API (scripts/examples/recordings/template.yaml).
 build-RecordingsFunction:

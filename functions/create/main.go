@@ -23,7 +23,7 @@ func main() {
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	hasher.Preload(context.Background()) // every create hashes a secret
-	svc := apikey.NewService(store, hasher, s.Service)
+	svc := apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store))
 	router := apigw.NewRouter(base.Logger, adminapi.CreateRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

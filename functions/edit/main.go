@@ -23,7 +23,7 @@ func main() {
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
-	svc := apikey.NewService(store, hasher, s.Service)
+	svc := apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store))
 	router := apigw.NewRouter(base.Logger, adminapi.EditRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

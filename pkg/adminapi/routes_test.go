@@ -24,6 +24,7 @@ func TestEveryTableRouteIsMountedByItsFunction(t *testing.T) {
 		"AuditFunction":   auditapi.Routes(nil),
 		"VerifyFunction":  verifyapi.Routes(nil),
 		"TenantsFunction": tenantapi.Routes(nil),
+		"PolicyFunction":  adminapi.PolicyRoutes(nil),
 	} {
 		apigw.NewRouter(nil, routes...) // panics on a route outside the table
 		for _, r := range routes {

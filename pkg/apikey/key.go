@@ -54,7 +54,17 @@ type Key struct {
 	RotatedAt               *time.Time        `json:"rotatedAt"`
 	PreviousSecretExpiresAt *time.Time        `json:"previousSecretExpiresAt"`
 	LastUsedAt              *time.Time        `json:"lastUsedAt"`
-	Version                 int64             `json:"version"`
+	// Leak is set when a secret scanning service reported the key's token
+	// in public (POST /v1/leaks); null otherwise.
+	Leak    *Leak `json:"leak"`
+	Version int64 `json:"version"`
+}
+
+// Leak is where and when a key's token was reported leaked.
+type Leak struct {
+	ReportedAt time.Time `json:"reportedAt"`
+	URL        string    `json:"url"`
+	Source     string    `json:"source"`
 }
 
 // StatusAt returns the key's effective status at now: an active key whose
@@ -91,6 +101,9 @@ type StoredKey struct {
 	// TenantSuspended is read with the key (never stored in its item): the
 	// key's tenant is suspended, so the key is refused whatever its state.
 	TenantSuspended bool
+	// IdleCheckAt is when the reminders job next checks the key for disuse
+	// (key.unused); zero means a day after creation.
+	IdleCheckAt time.Time
 }
 
 // Clone returns a deep copy, so a next version can be built from a previous one.

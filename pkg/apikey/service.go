@@ -84,6 +84,8 @@ type Service struct {
 	cfg    Config
 	now    func() time.Time
 	rand   io.Reader
+	// policies, when set, hold each tenant's key policy (WithPolicies).
+	policies PolicyStore
 
 	// ids is monotonic, so keys made in one millisecond by one container still
 	// list newest first.
@@ -133,6 +135,8 @@ type CreateInput struct {
 	AllowList   *AllowList        `json:"allowList"`
 	Metadata    map[string]string `json:"metadata"`
 	ExpiresAt   *string           `json:"expiresAt"`
+	// ExpiresIn ("90d", "12h", "30m") is expiresAt relative to now.
+	ExpiresIn *string `json:"expiresIn"`
 }
 
 // Issued is a key with its secret and token, returned once by create and rotate.
@@ -164,6 +168,13 @@ func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued
 	now := s.clock()
 	k, err := s.validateCreate(c, in, now)
 	if err != nil {
+		return nil, err
+	}
+	pol, err := s.policyFor(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyPolicy(pol, &k.Key, now); err != nil {
 		return nil, err
 	}
 	p, err := s.principal(ctx, c, now)
@@ -262,12 +273,8 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 	if k.Metadata == nil {
 		k.Metadata = map[string]string{}
 	}
-	if in.ExpiresAt != nil {
-		t, err := parseExpiresAt(*in.ExpiresAt, now)
-		if err != nil {
-			return nil, err
-		}
-		k.ExpiresAt = &t
+	if k.ExpiresAt, err = resolveExpiry(in.ExpiresAt, in.ExpiresIn, now); err != nil {
+		return nil, err
 	}
 	return k, nil
 }
@@ -504,6 +511,8 @@ type PatchInput struct {
 	Metadata    *map[string]string `json:"metadata"`
 	AllowList   *AllowList         `json:"allowList"`
 	ExpiresAt   *string            `json:"expiresAt"`
+	// ExpiresIn ("90d", "12h", "30m") is expiresAt relative to now.
+	ExpiresIn *string `json:"expiresIn"`
 	// Type and Scopes are refused with a clear message: they never change.
 	Type   *json.RawMessage `json:"type"`
 	Scopes *json.RawMessage `json:"scopes"`
@@ -552,15 +561,32 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 		if in.AllowList != nil {
 			next.AllowList = allow
 		}
-		if in.ExpiresAt != nil {
-			t, err := parseExpiresAt(*in.ExpiresAt, now)
+		if in.ExpiresAt != nil || in.ExpiresIn != nil {
+			t, err := resolveExpiry(in.ExpiresAt, in.ExpiresIn, now)
 			if err != nil {
 				return err
 			}
 			if prev.ExpiresAt != nil && !t.Before(*prev.ExpiresAt) {
 				return Invalid("expiresAt", "can only be made earlier (currently %s)", prev.ExpiresAt.Format(time.RFC3339))
 			}
-			next.ExpiresAt = &t
+			next.ExpiresAt = t
+		}
+		if in.AllowList != nil || in.ExpiresAt != nil || in.ExpiresIn != nil {
+			pol, err := s.policyFor(ctx, c.TenantID)
+			if err != nil {
+				return err
+			}
+			if in.AllowList != nil {
+				if err := policyAllowList(pol, &next.Key); err != nil {
+					return err
+				}
+			}
+			// Made earlier only, so the maximum lifetime is the one rule left.
+			if in.ExpiresAt != nil || in.ExpiresIn != nil {
+				if err := policyExpiry(pol, &next.Key, now); err != nil {
+					return err
+				}
+			}
 		}
 		if reflect.DeepEqual(prev.Key, next.Key) {
 			return errUnchanged // nothing to write: no new version, no audit record
@@ -627,6 +653,14 @@ func (s *Service) Rotate(ctx context.Context, c Caller, id string, in RotateInpu
 	grace := 0
 	if in.GracePeriodSeconds != nil {
 		grace = *in.GracePeriodSeconds
+	} else if s.policies != nil {
+		pol, err := s.policyFor(ctx, c.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		if pol.DefaultRotationGraceSeconds != nil {
+			grace = *pol.DefaultRotationGraceSeconds
+		}
 	}
 	if grace < 0 || grace > MaxGracePeriod {
 		return nil, Invalid("gracePeriodSeconds", "must be between 0 and %d", MaxGracePeriod)

@@ -78,6 +78,12 @@ var auditedFields = []field{
 	{"revokedAt", func(k *apikey.Key) any { return timeValue(k.RevokedAt) }},
 	{"revokedBy", func(k *apikey.Key) any { return stringValue(k.RevokedBy) }},
 	{"rotatedAt", func(k *apikey.Key) any { return timeValue(k.RotatedAt) }},
+	{"leak", func(k *apikey.Key) any {
+		if k.Leak == nil {
+			return nil
+		}
+		return map[string]any{"reportedAt": timeValue(&k.Leak.ReportedAt), "url": k.Leak.URL, "source": k.Leak.Source}
+	}},
 	{"previousSecretExpiresAt", func(k *apikey.Key) any { return timeValue(k.PreviousSecretExpiresAt) }},
 }
 
@@ -197,6 +203,8 @@ func RecordOf(e Event) (Record, bool, error) {
 			r.Action = ActionRevoked
 		case rotated || e.SecretChanged:
 			r.Action = ActionRotated
+		case e.New.Leak != nil && e.Old.Leak == nil:
+			r.Action = ActionLeaked
 		case len(r.Changes) > 0:
 			r.Action = ActionUpdated
 		default:

@@ -22,10 +22,12 @@ const (
 	ActionRotated Action = "key.rotated"
 	ActionRevoked Action = "key.revoked"
 	ActionPurged  Action = "key.purged"
+	// ActionLeaked: a secret scanning service reported the key's token.
+	ActionLeaked Action = "key.leaked"
 )
 
 // Actions lists every action, for validation and documentation.
-var Actions = []Action{ActionCreated, ActionUpdated, ActionRotated, ActionRevoked, ActionPurged}
+var Actions = []Action{ActionCreated, ActionUpdated, ActionRotated, ActionRevoked, ActionPurged, ActionLeaked, ActionPolicyUpdated}
 
 // ValidAction reports whether a is one of Actions.
 func ValidAction(a Action) bool {

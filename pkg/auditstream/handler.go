@@ -70,7 +70,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	for i := range ev.Records {
-		if !isKeyItem(&ev.Records[i]) {
+		if !isKeyItem(&ev.Records[i]) && !isPolicyItem(&ev.Records[i]) {
 			continue
 		}
 		wg.Add(1)
@@ -110,12 +110,20 @@ func (h *Handler) record(ctx context.Context, r *events.DynamoDBEventRecord) (ou
 			out = failed
 		}
 	}()
-	e, err := eventOf(r)
-	if err != nil {
-		h.fail(ctx, r, "", err)
-		return failed
+	var rec audit.Record
+	var ok bool
+	var err error
+	if isPolicyItem(r) {
+		rec, ok, err = audit.PolicyRecordOf(r.EventID, r.Change.SequenceNumber, r.Change.ApproximateCreationDateTime.Time,
+			policyVersion(r.Change.OldImage), policyVersion(r.Change.NewImage))
+	} else {
+		var e audit.Event
+		if e, err = eventOf(r); err != nil {
+			h.fail(ctx, r, "", err)
+			return failed
+		}
+		rec, ok, err = audit.RecordOf(e)
 	}
-	rec, ok, err := audit.RecordOf(e)
 	if err != nil {
 		h.fail(ctx, r, "", err)
 		return failed

@@ -56,3 +56,37 @@ func secretChanged(old, new map[string]events.DynamoDBAttributeValue) bool {
 	}
 	return false
 }
+
+// IsKeyItem reports whether a stream record is about a key item (sk=KEY);
+// other consumers of the keys stream (lifecycle events) skip the rest.
+func IsKeyItem(r *events.DynamoDBEventRecord) bool { return isKeyItem(r) }
+
+// Decode decodes a key item's stream record into an audit event with the
+// same decoder the audit trail uses: no secret hash leaves it.
+func Decode(r *events.DynamoDBEventRecord) (audit.Event, error) { return eventOf(r) }
+
+// skPolicy is the sort key of a tenant's key policy item, whose changes are
+// audited as policy.updated.
+const skPolicy = "POLICY"
+
+// isPolicyItem reports whether a stream record is about a tenant's policy item.
+func isPolicyItem(r *events.DynamoDBEventRecord) bool {
+	sk, ok := r.Change.Keys[attrSK]
+	return ok && sk.DataType() == events.DataTypeString && sk.String() == skPolicy
+}
+
+// policyVersion reads a policy item image (nil stays nil): the document and
+// the write's actor, request ID and source IP.
+func policyVersion(img map[string]events.DynamoDBAttributeValue) *audit.PolicyVersion {
+	if img == nil {
+		return nil
+	}
+	str := func(name string) string {
+		if v, ok := img[name]; ok && v.DataType() == events.DataTypeString {
+			return v.String()
+		}
+		return ""
+	}
+	return &audit.PolicyVersion{TenantID: str("tenantId"), Document: str("policy"), Actor: str("updatedBy"),
+		RequestID: str("requestId"), SourceIP: str("sourceIp")}
+}

@@ -164,7 +164,7 @@ func (a *app) rootCommand() *cobra.Command {
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
-	root.AddCommand(a.loginCommand(), a.logoutCommand(), a.whoamiCommand(), a.keysCommand(), a.auditCommand(), a.verifyCommand(), a.tenantsCommand())
+	root.AddCommand(a.loginCommand(), a.logoutCommand(), a.whoamiCommand(), a.keysCommand(), a.auditCommand(), a.verifyCommand(), a.tenantsCommand(), a.policyCommand())
 	return root
 }
 

@@ -45,6 +45,12 @@ type Key struct {
 	RotatedAt               *time.Time        `json:"rotatedAt"`
 	PreviousSecretExpiresAt *time.Time        `json:"previousSecretExpiresAt"`
 	LastUsedAt              *time.Time        `json:"lastUsedAt"`
+	// Leak is set when a secret scanner reported the key's token.
+	Leak *struct {
+		ReportedAt time.Time `json:"reportedAt"`
+		URL        string    `json:"url"`
+		Source     string    `json:"source"`
+	} `json:"leak"`
 	// Version increases with every change; pass it as ifMatch to EditKey or
 	// RotateKey to refuse (412 precondition_failed) a change made since.
 	Version int64 `json:"version"`
@@ -67,6 +73,8 @@ type CreateKeyInput struct {
 	AllowList   *AllowList        `json:"allowList,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
 	ExpiresAt   *time.Time        `json:"expiresAt,omitempty"`
+	// ExpiresIn is a lifetime from now ("90d", "12h", "30m"), instead of ExpiresAt.
+	ExpiresIn string `json:"expiresIn,omitempty"`
 }
 
 // EditKeyInput is the body of PATCH /v1/keys/{id}: nil fields stay as they

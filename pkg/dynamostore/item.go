@@ -1,6 +1,7 @@
 package dynamostore
 
 import (
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -22,6 +23,14 @@ type keyItem struct {
 	GSI1SK string `dynamodbav:"gsi1sk"`
 	GSI2PK string `dynamodbav:"gsi2pk"`
 	GSI2SK string `dynamodbav:"gsi2sk"`
+	// Sparse schedule indexes of the reminders job, on active keys only:
+	// byExpiry (expPk=EXP#<expiry day>, expSk=<expiresAt>#<id>) for keys
+	// with an expiry, byIdle (idlePk=IDLE#<day>, idleSk=<id>) for the day
+	// the key is next checked for disuse.
+	ExpPK  string `dynamodbav:"expPk,omitempty"`
+	ExpSK  string `dynamodbav:"expSk,omitempty"`
+	IdlePK string `dynamodbav:"idlePk,omitempty"`
+	IdleSK string `dynamodbav:"idleSk,omitempty"`
 
 	ID                      string            `dynamodbav:"id"`
 	TenantID                string            `dynamodbav:"tenantId"`
@@ -50,6 +59,7 @@ type keyItem struct {
 	RevokedByKeyName        *string           `dynamodbav:"revokedByKeyName,omitempty"`
 	RotatedAt               string            `dynamodbav:"rotatedAt,omitempty"`
 	PreviousSecretExpiresAt string            `dynamodbav:"previousSecretExpiresAt,omitempty"`
+	Leak                    *leakAttr         `dynamodbav:"leak,omitempty"`
 	Version                 int64             `dynamodbav:"version"`
 
 	SecretHash        []byte `dynamodbav:"secretHash,omitempty"`
@@ -145,6 +155,19 @@ func toItem(k *apikey.StoredKey) keyItem {
 	if k.PreviousHash != nil {
 		it.PrevSecretHash, it.PrevPepperVersion = k.PreviousHash.Sum, k.PreviousHash.Version
 	}
+	if k.Status == apikey.StatusActive {
+		if k.ExpiresAt != nil {
+			it.ExpPK, it.ExpSK = expiryPK(*k.ExpiresAt), fmtTime(*k.ExpiresAt)+"#"+k.ID
+		}
+		check := k.IdleCheckAt
+		if check.IsZero() {
+			check = k.CreatedAt.Add(24 * time.Hour)
+		}
+		it.IdlePK, it.IdleSK = idlePK(check), k.ID
+	}
+	if k.Leak != nil {
+		it.Leak = &leakAttr{ReportedAt: fmtTime(k.Leak.ReportedAt), URL: k.Leak.URL, Source: k.Leak.Source}
+	}
 	if !k.PurgeAt.IsZero() {
 		it.TTL = k.PurgeAt.Unix()
 	}
@@ -168,6 +191,12 @@ func fromItem(it *keyItem) *apikey.StoredKey {
 	}}
 	if k.Metadata == nil {
 		k.Metadata = map[string]string{}
+	}
+	if t, err := time.Parse(dayLayout, strings.TrimPrefix(it.IdlePK, idlePrefix)); err == nil {
+		k.IdleCheckAt = t
+	}
+	if it.Leak != nil {
+		k.Leak = &apikey.Leak{ReportedAt: parseTime(it.Leak.ReportedAt), URL: it.Leak.URL, Source: it.Leak.Source}
 	}
 	if it.RevokedBy != "" {
 		by := it.RevokedBy
@@ -201,4 +230,11 @@ func DecodeKeyItem(item map[string]types.AttributeValue) (*apikey.StoredKey, err
 		return nil, err
 	}
 	return fromItem(&it), nil
+}
+
+// leakAttr is a key's leak report (a map attribute).
+type leakAttr struct {
+	ReportedAt string `dynamodbav:"reportedAt"`
+	URL        string `dynamodbav:"url"`
+	Source     string `dynamodbav:"source,omitempty"`
 }

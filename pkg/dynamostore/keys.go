@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"fmt"
 	"hash/fnv"
+	"time"
 )
 
 // Item keys. Every key-builder of the keys table lives here; template.yaml
@@ -21,12 +22,23 @@ const (
 
 	indexByTenant = "byTenant"
 	indexByName   = "byName"
+	indexByExpiry = "byExpiry"
+	indexByIdle   = "byIdle"
+
+	expiryPrefix = "EXP#"
+	idlePrefix   = "IDLE#"
+	remindPrefix = "REMIND#"
+	dayLayout    = "2006-01-02"
 )
 
 // suspendedShards is how many copies of the suspended-tenants set exist. A
 // key read takes the copy its key ID hashes to, so verifications spread over
 // this many partitions (each serves 3,000 consistent reads a second).
 const suspendedShards = 16
+
+func expiryPK(t time.Time) string { return expiryPrefix + t.UTC().Format(dayLayout) }
+func idlePK(t time.Time) string   { return idlePrefix + t.UTC().Format(dayLayout) }
+func remindPK(id string) string   { return remindPrefix + id }
 
 func keyPK(id string) string               { return "KEY#" + id }
 func tenantPK(tenant string) string        { return "TENANT#" + tenant }

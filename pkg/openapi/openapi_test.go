@@ -62,8 +62,10 @@ func TestEveryAdminRouteIsDocumentedWithItsScope(t *testing.T) {
 		}
 		delete(documented, key)
 	}
-	for key := range documented {
-		t.Errorf("%s is in the document but not in the route table", key)
+	for key, scope := range documented {
+		if scope != "public" { // a public route outside the table (a signed webhook) is held to the template by the e2e drift test
+			t.Errorf("%s is in the document but not in the route table", key)
+		}
 	}
 }
 

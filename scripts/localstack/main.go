@@ -79,6 +79,7 @@ func main() {
 		tenant      = flag.String("tenant", localstack.DefaultTenant, "tenant bootstrapped on first start")
 		concurrency = flag.Int("concurrency", 4, "processes per function, at most")
 		verbose     = flag.Bool("v", false, "debug logs of the emulators")
+		eventsPort  = flag.Int("events-port", localstack.DefaultEventsPort, "local EventBridge PutEvents port on 127.0.0.1 (events go to <dir>/events.jsonl)")
 		paramFile   = flag.String("param-file", "", `JSON file of template parameters, {"Name": "value"} (-param wins)`)
 	)
 	flag.Var(&apis, "api", "another SAM template to serve beside keyward's, each API at its own base URL (repeatable)")
@@ -112,6 +113,7 @@ func main() {
 		MaxConcurrency: *concurrency,
 		Tenant:         *tenant,
 		LogLevel:       level,
+		EventsPort:     *eventsPort,
 		APIs:           apis,
 	})
 	if err != nil {

@@ -86,8 +86,8 @@ func TestDynamoDBLocal(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := out.Table
-		if d.TableStatus != types.TableStatusActive || len(d.GlobalSecondaryIndexes) != 2 {
-			t.Errorf("table status %s with %d GSIs, want ACTIVE with 2", d.TableStatus, len(d.GlobalSecondaryIndexes))
+		if d.TableStatus != types.TableStatusActive || len(d.GlobalSecondaryIndexes) != 4 {
+			t.Errorf("table status %s with %d GSIs, want ACTIVE with 4 (byTenant, byName, byExpiry, byIdle)", d.TableStatus, len(d.GlobalSecondaryIndexes))
 		}
 		if s := d.StreamSpecification; s == nil || s.StreamViewType != types.StreamViewTypeNewAndOldImages || d.LatestStreamArn == nil {
 			t.Errorf("stream = %+v, arn %v; want NEW_AND_OLD_IMAGES", s, d.LatestStreamArn)
@@ -109,6 +109,36 @@ func TestDynamoDBLocal(t *testing.T) {
 		again, err := ddblocal.CreateTables(ctx, client, tmpl, nameFor)
 		if err != nil || !reflect.DeepEqual(again, tables) {
 			t.Fatalf("second CreateTables = %v, %v; want %v", again, err, tables)
+		}
+	})
+	t.Run("IndexesTheTemplateGainedAreAddedToAnOldTable", func(t *testing.T) {
+		// A keys table as an older template made it: its first two indexes only.
+		inputs, err := tmpl.DynamoDBTables(nil, samtemplate.WithTableNames(func(id string) string { return id + "-old" }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := inputs["KeysTable"]
+		old.GlobalSecondaryIndexes = old.GlobalSecondaryIndexes[:2]
+		used := map[string]bool{"pk": true, "sk": true, "gsi1pk": true, "gsi1sk": true, "gsi2pk": true, "gsi2sk": true}
+		var defs []types.AttributeDefinition
+		for _, a := range old.AttributeDefinitions {
+			if used[aws.ToString(a.AttributeName)] {
+				defs = append(defs, a)
+			}
+		}
+		old.AttributeDefinitions = defs
+		if _, err := client.CreateTable(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ddblocal.CreateTables(ctx, client, tmpl, func(id string) string { return id + "-old" }); err != nil {
+			t.Fatal(err)
+		}
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: old.TableName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(out.Table.GlobalSecondaryIndexes); got != 4 {
+			t.Fatalf("%d indexes after CreateTables, want 4", got)
 		}
 	})
 	t.Run("PutThenGet", func(t *testing.T) {

@@ -38,7 +38,8 @@ const tableWaitLimit = time.Minute
 // after their logical IDs. Parameters take the template's defaults.
 //
 // CreateTables is idempotent: a table that already exists is kept as it is
-// (its schema is not compared) and TTL already enabled is left alone.
+// (its schema is not compared), except that global secondary indexes the
+// template added since are created; TTL already enabled is left alone.
 func CreateTables(ctx context.Context, client TablesAPI, tmpl *samtemplate.Template, nameFor func(logicalID string) string) (map[string]string, error) {
 	var opts []samtemplate.TableOption
 	if nameFor != nil {
@@ -67,6 +68,9 @@ func CreateTables(ctx context.Context, client TablesAPI, tmpl *samtemplate.Templ
 			var inUse *types.ResourceInUseException
 			if !errors.As(err, &inUse) {
 				return nil, fmt.Errorf("ddblocal: create table %s (%s): %w", name, id, err)
+			}
+			if err := addMissingIndexes(ctx, client, in); err != nil {
+				return nil, fmt.Errorf("ddblocal: table %s (%s): %w", name, id, err)
 			}
 		}
 		if err := waitActive(ctx, client, name); err != nil {

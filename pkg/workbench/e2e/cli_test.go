@@ -248,6 +248,20 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("PolicyGetAndSet", func(t *testing.T) {
+		if p := decode[client.Policy](t, e.mustRun(cli.ExitOK, "", "policy", "get").stdout); p.LeakAction != "revoke" {
+			t.Errorf("default policy: %+v", p)
+		}
+		p := decode[client.Policy](t, e.mustRun(cli.ExitOK, `{"unusedDays": 60}`, "policy", "set", "-").stdout)
+		if p.UnusedDays != 60 {
+			t.Errorf("policy set: %+v", p)
+		}
+		if r := e.run(`{"bogus": 1}`, false, "policy", "set", "-"); r.code != cli.ExitUsage {
+			t.Errorf("unknown policy field: exit %d, want %d", r.code, cli.ExitUsage)
+		}
+		e.mustRun(cli.ExitOK, `{}`, "policy", "set", "-")
+	})
+
 	t.Run("CompletionScripts", func(t *testing.T) {
 		for _, sh := range []string{"bash", "zsh", "fish"} {
 			if out := e.mustRun(cli.ExitOK, "", "completion", sh).stdout; !strings.Contains(out, "keyward") {

@@ -74,6 +74,8 @@ func startStack(t *testing.T) *localstack.Stack {
 			return
 		}
 		params["AuthorizerCacheTtl"] = "300"
+		// Leak reports are signed by a key pair the test made.
+		params["LeakSigningKeys"] = string(leakSigner.doc())
 		stack, stackErr = localstack.Start(ctx, localstack.Options{
 			DataDir:    dir,
 			Output:     logs,
@@ -606,6 +608,27 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("TheOpenAPIDocumentNeedsNoKey", func(t *testing.T) {
 		a := &api{t: t, base: st.APIURL}
 		a.expect(200, "GET", "/v1/openapi.json", "", nil)
+	})
+
+	t.Run("TenantPolicy", func(t *testing.T) {
+		a := &api{t: t, base: st.APIURL}
+		p := a.expect(200, "GET", "/v1/policy", admin, nil)
+		if m := p.json(t); m["leakAction"] != "revoke" || p.header.Get("ETag") == "" {
+			t.Fatalf("default policy %s (ETag %q)", p.body, p.header.Get("ETag"))
+		}
+		set := a.expect(200, "PUT", "/v1/policy", admin, map[string]any{"maxLifetimeDays": 30, "allowedTypes": []string{"client", "ci"}})
+		version := set.header.Get("ETag")
+		r := a.expect(201, "POST", "/v1/keys", admin, map[string]any{"name": "policy bound", "scopes": []string{"keys:read"}})
+		if exp, _ := r.json(t)["expiresAt"].(string); exp == "" {
+			t.Errorf("a key created under maxLifetimeDays without an expiry has none: %s", r.body)
+		}
+		bad := a.expect(400, "POST", "/v1/keys", admin, map[string]any{"name": "too long", "scopes": []string{"keys:read"}, "expiresIn": "90d"})
+		if !strings.Contains(string(bad.body), "maxLifetimeDays") {
+			t.Errorf("refusal does not name the rule: %s", bad.body)
+		}
+		a.expect(400, "POST", "/v1/keys", admin, map[string]any{"name": "wrong type", "type": "server", "scopes": []string{"keys:read"}})
+		a.expect(412, "PUT", "/v1/policy", admin, map[string]any{}, "If-Match", `"99"`)
+		a.expect(200, "PUT", "/v1/policy", admin, map[string]any{}, "If-Match", version) // back to the defaults
 	})
 
 	t.Run("EveryRouteOfTheTableWasDriven", func(t *testing.T) {

@@ -303,7 +303,7 @@ func (s *Stack) WithFaults(tb testing.TB, f *Faults) *Stack {
 	if _, err := hasher.Hash(context.Background(), []byte("load the pepper")); err != nil {
 		tb.Fatalf("keywardtest: load the pepper through the faulty clients: %v", err)
 	}
-	var opts []apikey.Option
+	opts := []apikey.Option{apikey.WithPolicies(store)}
 	if s.Clock != nil {
 		opts = append(opts, apikey.WithClock(s.Clock.Now))
 	}

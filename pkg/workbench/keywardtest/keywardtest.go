@@ -78,7 +78,7 @@ func Keys(tb testing.TB, opts ...Option) *Stack {
 	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
 		tb.Fatalf("keywardtest: create the pepper: %v", err)
 	}
-	var svcOpts []apikey.Option
+	svcOpts := []apikey.Option{apikey.WithPolicies(store)}
 	if o.clock != nil {
 		svcOpts = append(svcOpts, apikey.WithClock(o.clock.Now))
 	}

@@ -269,6 +269,7 @@ func (b *boot) startFunctions(context.Context) error {
 		"AWS_ENDPOINT_URL_DYNAMODB":         b.ddb.Endpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB_STREAMS": b.ddb.Endpoint,
 		"AWS_ENDPOINT_URL_KMS":              b.st.KMSURL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE":      b.st.EventsURL,
 		"AWS_ENDPOINT_URL_API_GATEWAY":      b.st.LambdaURL,
 		"AWS_ENDPOINT_URL_LAMBDA":           b.st.LambdaURL,
 	}

@@ -107,6 +107,8 @@ type Options struct {
 	LogLevel slog.Level
 	// GoCmd builds the functions (default "go").
 	GoCmd string
+	// EventsPort serves the local EventBridge PutEvents endpoint (0: free).
+	EventsPort int
 	// APIs are other SAM templates (a platform's protected APIs) served
 	// beside keyward's: their functions built and run, each of their APIs
 	// at its own base URL, an authorizer they import from keyward's stack
@@ -137,6 +139,8 @@ type Stack struct {
 	// DynamoDBURL and KMSURL are the data endpoints.
 	DynamoDBURL string
 	KMSURL      string
+	// EventsURL is the local EventBridge endpoint (events in DataDir/events.jsonl).
+	EventsURL string
 	// APIID and Stage identify the API (requestContext, method ARNs).
 	APIID string
 	Stage string
@@ -186,6 +190,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		{"bind the API and Lambda ports", b.bindPorts},
 		{"start DynamoDB Local and build the functions", b.startDynamoDBAndBuild},
 		{"start the local KMS", b.startKMS},
+		{"serve the local EventBridge endpoint", b.startEvents},
 		{"create the tables", b.createTables},
 		{"start the functions", b.startFunctions},
 		{"serve the APIs", b.serveAPIs},
@@ -266,7 +271,7 @@ func Service(s awsenv.Settings, ddbURL, kmsURL string) (*apikey.Service, *kmspep
 		BaseEndpoint: aws.String(kmsURL),
 	})
 	hasher := kmspepper.New(kmsClient, store, s.KMSKeyID)
-	return apikey.NewService(store, hasher, s.Service), hasher
+	return apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store)), hasher
 }
 
 // State is what StateFile holds while a stack runs, for tools such as
@@ -287,6 +292,9 @@ func (st *Stack) banner(w io.Writer, token, platform, tenant string) {
 		st.LambdaURL, st.LambdaURL, strings.Join(st.Functions, "|"))
 	fmt.Fprintf(&b, "  DynamoDB Local  %s   tables: %s\n", st.DynamoDBURL, strings.Join(sortedValues(st.Tables), ", "))
 	fmt.Fprintf(&b, "  KMS             %s\n", st.KMSURL)
+	if st.EventsURL != "" {
+		fmt.Fprintf(&b, "  EventBridge     %s   events appended to %s\n", st.EventsURL, relToWD(filepath.Join(st.DataDir, EventsFile)))
+	}
 	fmt.Fprintf(&b, "  Data            %s\n", st.DataDir)
 	if token != "" {
 		fmt.Fprintf(&b, "\nTenant %q bootstrapped. Its default admin key (keys:admin) is shown this once:\n\n  %s\n\n", tenant, token)

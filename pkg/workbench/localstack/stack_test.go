@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/listencheck"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
+	"github.com/keyward/keyward/pkg/workbench/localevents"
 	"github.com/keyward/keyward/pkg/workbench/localstack"
 )
 
@@ -82,7 +83,24 @@ func TestStackIsReachableFromLoopbackOnly(t *testing.T) {
 
 	t.Run("EveryListenerIsLoopbackOnly", func(t *testing.T) {
 		listencheck.LoopbackOnly(t, listencheck.Self(t),
-			port(t, st.APIURL), port(t, st.LambdaURL), port(t, st.KMSURL), port(t, st.DynamoDBURL))
+			port(t, st.APIURL), port(t, st.LambdaURL), port(t, st.KMSURL), port(t, st.DynamoDBURL), port(t, st.EventsURL))
+	})
+	t.Run("TheBootstrappedKeyIsAKeyCreatedEvent", func(t *testing.T) {
+		// The keys stream → EventsFunction → the local PutEvents endpoint.
+		file := filepath.Join(st.DataDir, localstack.EventsFile)
+		deadline := time.Now().Add(time.Minute)
+		for {
+			evs, _ := localevents.ReadFile(file)
+			for _, e := range evs {
+				if e.Source == "keyward" && e.DetailType == "key.created" && strings.Contains(string(e.Detail), `"tenantId":"local"`) {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no key.created event in %s after a minute: %v", file, evs)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	})
 	t.Run("SecretFilesAre0600", func(t *testing.T) {
 		for _, name := range []string{localstack.AdminTokenFile, localstack.StateFile, "kms.json"} {

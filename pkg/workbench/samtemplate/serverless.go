@@ -339,8 +339,8 @@ func newServerlessFunction(id string, p, meta map[string]any, params map[string]
 				return nil, fmt.Errorf("event %s: %w", name, err)
 			}
 			f.StreamEvents = append(f.StreamEvents, e)
-		case "Schedule":
-			e, err := r.scheduleEvent(name, ep)
+		case "Schedule", "ScheduleV2": // an EventBridge rule, or EventBridge Scheduler
+			e, err := r.scheduleEvent(name, typ, ep)
 			if err != nil {
 				return nil, fmt.Errorf("event %s: %w", name, err)
 			}
@@ -380,9 +380,13 @@ func (r reader) apiEvent(name string, p map[string]any) (APIEvent, error) {
 
 // scheduleEvent reads a Schedule event; only rate(N minute[s]|hour[s]|day[s])
 // expressions are understood.
-func (r reader) scheduleEvent(name string, p map[string]any) (ScheduleEvent, error) {
+func (r reader) scheduleEvent(name, typ string, p map[string]any) (ScheduleEvent, error) {
 	e := ScheduleEvent{Name: name, Enabled: true}
-	expr, err := r.optString(p, "Schedule")
+	prop := "Schedule"
+	if typ == "ScheduleV2" {
+		prop = "ScheduleExpression"
+	}
+	expr, err := r.optString(p, prop)
 	if err != nil {
 		return e, err
 	}

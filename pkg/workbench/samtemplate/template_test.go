@@ -59,12 +59,12 @@ func TestRepoTemplateKeysTable(t *testing.T) {
 		if !reflect.DeepEqual(in.KeySchema, want) {
 			t.Errorf("KeySchema = %+v", in.KeySchema)
 		}
-		if got, want := len(in.AttributeDefinitions), 6; got != want {
+		if got, want := len(in.AttributeDefinitions), 10; got != want {
 			t.Errorf("len(AttributeDefinitions) = %d, want %d", got, want)
 		}
 	})
 	t.Run("IndexesShareTheAnchoredProjection", func(t *testing.T) {
-		if got, want := len(in.GlobalSecondaryIndexes), 2; got != want {
+		if got, want := len(in.GlobalSecondaryIndexes), 4; got != want {
 			t.Fatalf("len(GlobalSecondaryIndexes) = %d, want %d", got, want)
 		}
 		byTenant, byName := in.GlobalSecondaryIndexes[0], in.GlobalSecondaryIndexes[1]
@@ -75,8 +75,8 @@ func TestRepoTemplateKeysTable(t *testing.T) {
 			t.Errorf("byTenant KeySchema = %+v", byTenant.KeySchema)
 		}
 		p := byTenant.Projection
-		if p == nil || p.ProjectionType != types.ProjectionTypeInclude || len(p.NonKeyAttributes) != 31 || p.NonKeyAttributes[0] != "id" {
-			t.Fatalf("byTenant Projection = %+v, want INCLUDE of 31 attributes starting with id", p)
+		if p == nil || p.ProjectionType != types.ProjectionTypeInclude || len(p.NonKeyAttributes) != 32 || p.NonKeyAttributes[0] != "id" {
+			t.Fatalf("byTenant Projection = %+v, want INCLUDE of 32 attributes starting with id", p)
 		}
 		if !reflect.DeepEqual(byName.Projection, p) {
 			t.Errorf("byName Projection = %+v, want the alias of byTenant's %+v", byName.Projection, p)
