@@ -6,6 +6,10 @@ FUNCTIONS   := create list edit revoke audit auditstream authorizer verify flush
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DDB_LOCAL   := scripts/node_modules/.package-lock.json
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
+# The functions' architecture (template.yaml: arm64). The local stack runs a
+# protected API's build-<LogicalId> target with LAMBDA_GOARCH set to this
+# machine's, so the binary runs here.
+LAMBDA_GOARCH ?= arm64
 
 .PHONY: all build cli test unit lint bootstrap pepper-rotate deps clean run deploy bench load
 
@@ -24,7 +28,7 @@ $(DDB_LOCAL): scripts/package.json scripts/package-lock.json
 build: cli
 	@for f in $(FUNCTIONS); do \
 	  echo "build $$f"; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
 ## cli: the keyward command line for this machine (GOOS/GOARCH of the host) as bin/keyward;
@@ -35,7 +39,7 @@ cli:
 # sam build (BuildMethod: makefile) runs build-<LogicalId> with ARTIFACTS_DIR set.
 define lambda_target
 build-$(1):
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$(LAMBDA_GOARCH) $(GO) build $(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
 endef
 $(eval $(call lambda_target,CreateFunction,create))
 $(eval $(call lambda_target,ListFunction,list))
@@ -54,7 +58,7 @@ $(eval $(call lambda_target,RemindersFunction,reminders))
 
 # The sample protected API (scripts/examples/recordings/template.yaml).
 build-RecordingsFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./scripts/examples/recordings
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./scripts/examples/recordings
 
 ## test: every test (unit and integration against real DynamoDB Local), with -race, plus lint
 test: deps lint unit
@@ -71,7 +75,8 @@ lint:
 
 ## run: the whole service on this machine, from template.yaml (README: "Run it locally");
 ## Ctrl-C stops everything. APIS: other SAM templates to serve beside keyward's
-## (space-separated); PARAMS: a JSON file of keyward's parameters; other flags
+## (space-separated); PARAMS: a JSON file of parameters (another template's as
+## "<stack>.Name", its stack being its directory's name); other flags
 ## in RUN_FLAGS, e.g. RUN_FLAGS="-param AuthorizerCacheTtl=0"
 APIS   ?=
 PARAMS ?=

@@ -35,7 +35,9 @@ func (p params) Set(s string) error {
 
 // readParamFile adds the parameters of a JSON file ({"Name": "value"}) to
 // p: values with quotes and braces (RouteScopes) need no shell quoting there.
-// Flags given with -param win over the file.
+// Another template's parameters are "<stack>.Name" keys or an object under
+// the stack's name ({"recordings": {"AuthorizerCacheTtl": 60}}). Flags given
+// with -param win over the file.
 func readParamFile(path string, p params) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -46,17 +48,33 @@ func readParamFile(path string, p params) error {
 		return fmt.Errorf("%s: want a JSON object of parameter names to values: %v", path, err)
 	}
 	for k, v := range m {
-		if _, set := p[k]; set {
+		if nested, ok := v.(map[string]any); ok && !strings.Contains(k, ".") {
+			for name, nv := range nested {
+				if err := setParam(p, k+"."+name, nv); err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+			}
 			continue
 		}
-		switch x := v.(type) {
-		case string:
-			p[k] = x
-		case float64, bool:
-			p[k] = fmt.Sprint(x)
-		default:
-			return fmt.Errorf("%s: parameter %s: want a string, number or boolean", path, k)
+		if err := setParam(p, k, v); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
+	}
+	return nil
+}
+
+// setParam sets a parameter read from a file unless a flag set it.
+func setParam(p params, k string, v any) error {
+	if _, set := p[k]; set {
+		return nil
+	}
+	switch x := v.(type) {
+	case string:
+		p[k] = x
+	case float64, bool:
+		p[k] = fmt.Sprint(x)
+	default:
+		return fmt.Errorf("parameter %s: want a string, number or boolean", k)
 	}
 	return nil
 }
@@ -83,7 +101,7 @@ func main() {
 		paramFile   = flag.String("param-file", "", `JSON file of template parameters, {"Name": "value"} (-param wins)`)
 	)
 	flag.Var(&apis, "api", "another SAM template to serve beside keyward's, each API at its own base URL (repeatable)")
-	flag.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param AuthorizerCacheTtl=0")
+	flag.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param AuthorizerCacheTtl=0; another template's as <stack>.Name=Value, its stack being its directory's name, e.g. -param recordings.AuthorizerCacheTtl=0")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./scripts/localstack [flags]\n\nRuns keyward locally from template.yaml, and other SAM templates beside it (-api).\n\n")
 		flag.PrintDefaults()

@@ -1,6 +1,7 @@
 // Package gatewayemu emulates an API Gateway REST API stage with Lambda
-// proxy integrations and Lambda (REQUEST or TOKEN) authorizers, for running
-// a SAM application on this machine. It is development tooling, not for
+// proxy integrations and Lambda (REQUEST or TOKEN) authorizers, or an HTTP
+// API stage (Config.HTTP, see httpapi.go), for running a SAM application
+// on this machine. It is development tooling, not for
 // production.
 //
 // What it reproduces, because keyward's behaviour depends on it:
@@ -25,7 +26,8 @@
 //   - GatewayResponses: status codes, headers and body templates, with the
 //     common $context variables and the authorizer's context
 //     ($context.authorizer.<key>, e.g. a Deny's reason);
-//   - FlushStageAuthorizersCache, through ManagementAPI.
+//   - FlushStageAuthorizersCache (and v2's ResetAuthorizersCache), through
+//     ManagementAPI.
 //
 // The Authorization header (or any identity source) is never logged.
 package gatewayemu
@@ -81,6 +83,10 @@ type Authorizer struct {
 	Context      []string
 	// TTL is how long a result is cached per identity value (0: never).
 	TTL time.Duration
+	// PayloadFormatVersion and SimpleResponses describe an HTTP API's
+	// authorizer; only "2.0" with simple responses is emulated.
+	PayloadFormatVersion string
+	SimpleResponses      bool
 }
 
 // GatewayResponse customises the response API Gateway sends for one
@@ -96,6 +102,8 @@ type GatewayResponse struct {
 
 // Config describes one API stage.
 type Config struct {
+	// HTTP makes the stage an HTTP API's (API Gateway v2): see httpapi.go.
+	HTTP bool
 	// APIID is the REST API's ID (as in requestContext.apiId and the
 	// method ARN); Stage its stage name.
 	APIID string
@@ -127,8 +135,9 @@ type Gateway struct {
 	resources []*resource
 	log       *slog.Logger
 
-	mu    sync.Mutex
-	cache map[string]cacheEntry // authorizer name + identity → result
+	mu      sync.Mutex
+	cache   map[string]cacheEntry   // authorizer name + identity → result
+	v2cache map[string]v2CacheEntry // the same, for an HTTP API
 }
 
 type cacheEntry struct {
@@ -162,7 +171,7 @@ func New(cfg Config) (*Gateway, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	g := &Gateway{cfg: cfg, log: log, cache: map[string]cacheEntry{}}
+	g := &Gateway{cfg: cfg, log: log, cache: map[string]cacheEntry{}, v2cache: map[string]v2CacheEntry{}}
 	byPath := map[string]*resource{}
 	for _, rt := range cfg.Routes {
 		rt.Method = strings.ToUpper(rt.Method)
@@ -190,6 +199,9 @@ func New(cfg Config) (*Gateway, error) {
 		res.methods[rt.Method] = rt
 	}
 	sort.Slice(g.resources, func(i, j int) bool { return g.resources[i].path < g.resources[j].path })
+	if cfg.HTTP {
+		return g, checkHTTPAPI(cfg)
+	}
 	for name, a := range cfg.Authorizers {
 		if a.Type != "REQUEST" && a.Type != "TOKEN" {
 			return nil, fmt.Errorf("gatewayemu: authorizer %s: type %q is neither REQUEST nor TOKEN", name, a.Type)
@@ -214,6 +226,7 @@ func (g *Gateway) FlushAuthorizersCache() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	clear(g.cache)
+	clear(g.v2cache)
 }
 
 // request is one request on its way through the stage.
@@ -237,7 +250,12 @@ type request struct {
 // ServeHTTP serves one request of the stage.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{id: newID(), start: time.Now(), r: r, sourceIP: remoteIP(r)}
-	status := g.serve(w, req)
+	var status int
+	if g.cfg.HTTP {
+		status = g.serveV2(w, req)
+	} else {
+		status = g.serve(w, req)
+	}
 	attrs := []any{
 		"requestId", req.id, "method", r.Method, "path", r.URL.Path, "status", status,
 		"ms", time.Since(req.start).Milliseconds(), "sourceIp", req.sourceIP,

@@ -18,6 +18,9 @@ type Route struct {
 	// Authorizer names the API's authorizer guarding the route ("" or
 	// "NONE" for none).
 	Authorizer string
+	// PayloadFormatVersion is an HTTP API route's integration payload
+	// format: "2.0" (the default) or "1.0".
+	PayloadFormatVersion string
 }
 
 // resource is a route's path, split for matching.

@@ -33,12 +33,16 @@ type stackTemplate struct {
 // loadTemplates reads keyward's template and every Options.APIs template,
 // and checks the parameters before anything starts: a value the template's
 // constraints refuse, or a RouteScopes the authorizer would refuse, stops
-// the start with an error naming the parameter.
+// the start with an error naming the parameter. Parameters named
+// <stack>.<Name> are another template's (its stack name is its directory's
+// name, e.g. recordings.AuthorizerCacheTtl).
 func (b *boot) loadTemplates(context.Context) error {
 	paths := append([]string{filepath.Join(b.root, samtemplate.FileName)}, b.opts.APIs...)
-	seen := map[string]string{} // function logical ID → template
+	own, others := splitParameters(b.opts.Parameters)
+	seen := map[string]string{}   // function logical ID → template
+	stacks := map[string]string{} // stack name → template
 	for i, p := range paths {
-		s, err := loadStack(p, i == 0, b.opts.Parameters)
+		s, err := loadStack(p, i == 0, own, others)
 		if err != nil {
 			return err
 		}
@@ -48,12 +52,41 @@ func (b *boot) loadTemplates(context.Context) error {
 			}
 			seen[id] = s.path
 		}
+		if other, dup := stacks[s.name]; dup && i > 0 {
+			return fmt.Errorf("localstack: %s and %s would both be stack %s (a template's directory names its stack); move one", other, s.path, s.name)
+		}
+		stacks[s.name] = s.path
 		b.stacks = append(b.stacks, s)
+	}
+	for _, name := range sortedKeys(others) {
+		if _, ok := stacks[name]; !ok || name == StackName {
+			for param := range others[name] {
+				return fmt.Errorf("localstack: parameter %s.%s: no template served as stack %s (-api names the templates; a template's directory names its stack)", name, param, name)
+			}
+		}
 	}
 	return nil
 }
 
-func loadStack(path string, keyward bool, overrides map[string]string) (*stackTemplate, error) {
+// splitParameters separates keyward's parameters from other stacks'
+// (<stack>.<Name>: CloudFormation parameter names have no dot).
+func splitParameters(all map[string]string) (own map[string]string, others map[string]map[string]string) {
+	own, others = map[string]string{}, map[string]map[string]string{}
+	for k, v := range all {
+		stack, name, ok := strings.Cut(k, ".")
+		if !ok {
+			own[k] = v
+			continue
+		}
+		if others[stack] == nil {
+			others[stack] = map[string]string{}
+		}
+		others[stack][name] = v
+	}
+	return own, others
+}
+
+func loadStack(path string, keyward bool, overrides map[string]string, others map[string]map[string]string) (*stackTemplate, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
@@ -73,6 +106,13 @@ func loadStack(path string, keyward bool, overrides map[string]string) (*stackTe
 		}
 	} else {
 		s.name = filepath.Base(s.dir)
+		s.params = others[s.name]
+		for _, k := range sortedKeys(s.params) {
+			if err := t.CheckParameters(map[string]string{k: s.params[k]}); err != nil {
+				reason := strings.TrimPrefix(err.Error(), "parameter "+k+": ")
+				return nil, fmt.Errorf("localstack: parameter %s.%s (%s): %s", s.name, k, s.path, reason)
+			}
+		}
 	}
 	if s.fns, err = t.ServerlessFunctions(s.params); err != nil {
 		return nil, err
@@ -185,6 +225,7 @@ func (s *stackTemplate) hasRoutes(api string) bool {
 func (b *boot) newGateway(s *stackTemplate, id string) (*gatewayemu.Gateway, error) {
 	api := s.apis[id]
 	cfg := gatewayemu.Config{
+		HTTP:  api.HTTP,
 		APIID: s.apiIDs[id], Stage: api.StageName, Region: Region, Account: Account,
 		Authorizers:      map[string]gatewayemu.Authorizer{},
 		GatewayResponses: map[string]gatewayemu.GatewayResponse{},
@@ -204,7 +245,8 @@ func (b *boot) newGateway(s *stackTemplate, id string) (*gatewayemu.Gateway, err
 		}
 		cfg.Authorizers[name] = gatewayemu.Authorizer{
 			Function: fn, Type: a.PayloadType, Headers: a.Headers, QueryStrings: a.QueryStrings, Context: a.Context,
-			TTL: time.Duration(a.ReauthorizeEvery) * time.Second,
+			TTL:                  time.Duration(a.ReauthorizeEvery) * time.Second,
+			PayloadFormatVersion: a.PayloadFormatVersion, SimpleResponses: a.SimpleResponses,
 		}
 	}
 	for typ, gr := range api.GatewayResponses {
@@ -219,7 +261,7 @@ func (b *boot) newGateway(s *stackTemplate, id string) (*gatewayemu.Gateway, err
 			if auth == "" {
 				auth = api.DefaultAuthorizer
 			}
-			cfg.Routes = append(cfg.Routes, gatewayemu.Route{Method: e.Method, Path: e.Path, Function: fid, Authorizer: auth})
+			cfg.Routes = append(cfg.Routes, gatewayemu.Route{Method: e.Method, Path: e.Path, Function: fid, Authorizer: auth, PayloadFormatVersion: e.PayloadFormatVersion})
 		}
 	}
 	return gatewayemu.New(cfg)

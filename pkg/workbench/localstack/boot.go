@@ -184,21 +184,42 @@ func (b *boot) startDynamoDB(ctx context.Context) (*ddblocal.Instance, error) {
 	})
 }
 
-// build builds every template's functions, one go build per Go module.
+// build builds every template's functions: keyward's with one go build;
+// another template's as `sam build` would, a BuildMethod makefile function
+// with its make target, any other with one go build of the Go main
+// packages their CodeUri name (per Go module).
 func (b *boot) build(ctx context.Context) (map[string]string, error) {
 	start := time.Now()
 	bins := map[string]string{}
-	for _, s := range b.stacks {
+	binDir := filepath.Join(b.st.DataDir, "bin")
+	for i, s := range b.stacks {
 		mod := moduleRoot(s.dir)
 		pkgs := map[string]string{}
 		for _, id := range sortedKeys(s.fns) {
-			p, err := packageDirIn(ctx, mod, s.dir, s.fns[id])
+			f := s.fns[id]
+			var p string
+			var err error
+			switch {
+			case i == 0:
+				p, err = packageDirIn(ctx, mod, s.dir, f)
+			case f.BuildMethod == "makefile":
+				bins[id], err = makeBuild(ctx, filepath.Join(s.dir, filepath.FromSlash(f.CodeURI)), id, filepath.Join(binDir, id), b.con.Prefixed("build"))
+				if err != nil {
+					return nil, err
+				}
+				continue
+			default:
+				p, err = goCodeURIPackage(mod, s.dir, f)
+			}
 			if err != nil {
 				return nil, err
 			}
 			pkgs[id] = p
 		}
-		built, err := buildFunctions(ctx, b.opts.GoCmd, mod, filepath.Join(b.st.DataDir, "bin"), pkgs, b.con.Prefixed("build"))
+		if len(pkgs) == 0 {
+			continue
+		}
+		built, err := buildFunctions(ctx, b.opts.GoCmd, mod, binDir, pkgs, b.con.Prefixed("build"))
 		if err != nil {
 			return nil, err
 		}
@@ -271,6 +292,7 @@ func (b *boot) startFunctions(context.Context) error {
 		"AWS_ENDPOINT_URL_KMS":              b.st.KMSURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE":      b.st.EventsURL,
 		"AWS_ENDPOINT_URL_API_GATEWAY":      b.st.LambdaURL,
+		"AWS_ENDPOINT_URL_APIGATEWAYV2":     b.st.LambdaURL,
 		"AWS_ENDPOINT_URL_LAMBDA":           b.st.LambdaURL,
 	}
 	for _, s := range b.stacks {

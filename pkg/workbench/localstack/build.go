@@ -3,11 +3,13 @@ package localstack
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -59,13 +61,7 @@ func makeTargetPackage(ctx context.Context, dir, target string) (string, error) 
 	}
 	cmd := exec.CommandContext(ctx, "make", "-n", "-s", "--no-print-directory", target, "ARTIFACTS_DIR=/nonexistent")
 	cmd.Dir = dir
-	// Under `make run`, the parent make's flags (jobserver, -n, ...) must not
-	// leak into this dry run.
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = makeEnv()
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = io.Discard
@@ -88,6 +84,89 @@ func makeTargetPackage(ctx context.Context, dir, target string) (string, error) 
 		}
 	}
 	return "", fmt.Errorf("make -n %s prints no go build of a local package", target)
+}
+
+// makeEnv is this process's environment without a parent make's flags
+// (jobserver, -n, ...), which under `make run` must not leak into the
+// makes the stack runs.
+func makeEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// LambdaGOARCHVar is the make variable a makefile target may take its
+// GOARCH from (GOARCH=$(LAMBDA_GOARCH), LAMBDA_GOARCH ?= arm64): the local
+// stack sets it to this machine's architecture, so the bootstrap the
+// target builds runs here.
+const LambdaGOARCHVar = "LAMBDA_GOARCH"
+
+// makeBuild builds a BuildMethod makefile function as `sam build` does:
+// `make build-<LogicalId>` in its CodeUri directory with ARTIFACTS_DIR set
+// (and LAMBDA_GOARCH to this machine's architecture); the target must leave
+// ARTIFACTS_DIR/bootstrap, an executable for this machine.
+func makeBuild(ctx context.Context, codeDir, id, artifacts string, log io.Writer) (string, error) {
+	if err := os.RemoveAll(artifacts); err != nil {
+		return "", fmt.Errorf("localstack: %w", err)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		return "", fmt.Errorf("localstack: %w", err)
+	}
+	target := "build-" + id
+	cmd := exec.CommandContext(ctx, "make", "-s", "--no-print-directory", target, "ARTIFACTS_DIR="+artifacts, LambdaGOARCHVar+"="+runtime.GOARCH)
+	cmd.Dir = codeDir
+	cmd.Env = makeEnv()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		_, _ = log.Write(out.Bytes())
+		return "", fmt.Errorf("localstack: function %s (BuildMethod makefile): make %s in %s failed: %w\n%s", id, target, codeDir, err, out.String())
+	}
+	bin := filepath.Join(artifacts, "bootstrap")
+	if err := checkRunnable(bin); err != nil {
+		return "", fmt.Errorf("localstack: function %s: make %s in %s: %w", id, target, codeDir, err)
+	}
+	return bin, nil
+}
+
+// elfMachines are the ELF machines of the architectures Lambda runs.
+var elfMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+
+// checkRunnable reports why bin is not an executable this machine runs.
+func checkRunnable(bin string) error {
+	st, err := os.Stat(bin)
+	if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("the target left no executable ARTIFACTS_DIR/bootstrap")
+	}
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		return nil // a script, say: let it run
+	}
+	defer f.Close()
+	if want, ok := elfMachines[runtime.GOARCH]; ok && f.Machine != want {
+		return fmt.Errorf("bootstrap is built for %s, and this machine is %s: let the target take GOARCH from $(%s) (%s ?= arm64), which the local stack sets to %s",
+			f.Machine, runtime.GOARCH, LambdaGOARCHVar, LambdaGOARCHVar, runtime.GOARCH)
+	}
+	return nil
+}
+
+// goCodeURIPackage is the package a function of another template builds
+// from when its BuildMethod is not makefile: its CodeUri, a Go main package
+// in the module at modRoot.
+func goCodeURIPackage(modRoot, tmplDir string, f *samtemplate.ServerlessFunction) (string, error) {
+	codeDir := filepath.Join(tmplDir, filepath.FromSlash(f.CodeURI))
+	if !isMainPackage(codeDir) {
+		return "", fmt.Errorf("localstack: function %s: BuildMethod is %q, not makefile, and CodeUri %q (%s) is not a Go main package: nothing to build it with",
+			f.LogicalID, f.BuildMethod, f.CodeURI, codeDir)
+	}
+	return relPackage(modRoot, modRoot, codeDir)
 }
 
 // relPackage renders pkg (relative to base, or absolute) as a ./ path

@@ -7,9 +7,11 @@
 // (gatewayemu), a Lambda Invoke and API Gateway management endpoint, a
 // poller for every DynamoDB stream event (streampoller) and a timer for
 // every Schedule event. Other SAM templates (a platform's protected APIs)
-// run beside keyward's: their functions built and run too, each of their
-// APIs at its own base URL, an authorizer they import from keyward's stack
-// resolved to keyward's. On first start it creates the pepper and
+// run beside keyward's: their functions built as `sam build` would (a
+// makefile target, or go build of a Go CodeUri) and run too, each of their
+// REST and HTTP APIs at its own base URL, an authorizer they import from
+// keyward's stack resolved to keyward's, their parameters given as
+// <stack>.<Name>. On first start it creates the pepper and
 // bootstraps a tenant, printing its admin token once.
 //
 // Every listener it starts is bound to 127.0.0.1: the APIs, the Lambda

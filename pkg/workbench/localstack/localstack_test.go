@@ -98,10 +98,14 @@ func TestAPIIDIsStableAndWellFormed(t *testing.T) {
 // parameter.
 func TestBadParametersStopTheStart(t *testing.T) {
 	root, _ := repoTemplate(t)
+	sample := filepath.Join(root, "scripts", "examples", "recordings", "template.yaml")
 	for _, c := range []struct {
 		name   string
 		params map[string]string
 	}{
+		{"OtherStacksCacheTtlOutOfRange", map[string]string{"recordings.AuthorizerCacheTtl": "7200"}},
+		{"OtherStacksUnknownParameter", map[string]string{"recordings.Nope": "1"}},
+		{"UnknownStack", map[string]string{"nostack.AuthorizerCacheTtl": "1"}},
 		{"UnquotedRouteScopes", map[string]string{"RouteScopes": "{GET /recordings/*:recordings:read}"}},
 		{"RouteScopesOverlappingKeywardsOwnRoute", map[string]string{"RouteScopes": `{"GET /v1/keys": "recordings:read"}`}},
 		{"RouteScopesWithABadPath", map[string]string{"RouteScopes": `{"GET /recordings/x*": "recordings:read"}`}},
@@ -113,7 +117,7 @@ func TestBadParametersStopTheStart(t *testing.T) {
 			for k := range c.params {
 				name = k
 			}
-			_, err := Start(context.Background(), Options{RepoRoot: root, DataDir: t.TempDir(), Parameters: c.params, Output: io.Discard, Terminal: io.Discard})
+			_, err := Start(context.Background(), Options{RepoRoot: root, DataDir: t.TempDir(), Parameters: c.params, APIs: []string{sample}, Output: io.Discard, Terminal: io.Discard})
 			if err == nil || !strings.Contains(err.Error(), "parameter "+name) {
 				t.Fatalf("err = %v, want one naming parameter %s", err, name)
 			}
@@ -154,5 +158,31 @@ func TestWriteSecretFileIs0600EvenOverALooserFile(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestOtherStacksParametersReachTheirTemplate(t *testing.T) {
+	root, _ := repoTemplate(t)
+	sample := filepath.Join(root, "scripts", "examples", "recordings", "template.yaml")
+	b, err := newBoot(Options{RepoRoot: root, DataDir: t.TempDir(), APIs: []string{sample}, Output: io.Discard, Terminal: io.Discard,
+		Parameters: map[string]string{"AuthorizerCacheTtl": "0", "recordings.AuthorizerCacheTtl": "7", "recordings.Stage": "beta"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.loadTemplates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := b.stacks[1]
+	if rec.name != "recordings" {
+		t.Fatalf("stack name %q, want recordings", rec.name)
+	}
+	for _, id := range []string{"RecordingsApi", "RecordingsHttpApi"} {
+		api := rec.apis[id]
+		if api.StageName != "beta" || api.Authorizers["Keyward"].ReauthorizeEvery != 7 {
+			t.Errorf("%s: stage %q, TTL %d, want beta and 7", id, api.StageName, api.Authorizers["Keyward"].ReauthorizeEvery)
+		}
+	}
+	if b.stacks[0].params["AuthorizerCacheTtl"] != "0" || len(b.stacks[0].params) != 1 {
+		t.Errorf("keyward's parameters = %v, want only its own", b.stacks[0].params)
 	}
 }

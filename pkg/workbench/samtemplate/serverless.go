@@ -12,11 +12,16 @@ import (
 const (
 	ServerlessFunctionType = "AWS::Serverless::Function"
 	ServerlessAPIType      = "AWS::Serverless::Api"
+	ServerlessHTTPAPIType  = "AWS::Serverless::HttpApi"
 )
 
 // ImplicitAPIID is the logical ID SAM gives the REST API it creates for Api
 // events that name no RestApiId.
 const ImplicitAPIID = "ServerlessRestApi"
+
+// ImplicitHTTPAPIID is the logical ID SAM gives the HTTP API it creates for
+// HttpApi events that name no ApiId (its stage is $default).
+const ImplicitHTTPAPIID = "ServerlessHttpApi"
 
 // SAM's defaults for properties a template may leave out.
 const (
@@ -54,7 +59,7 @@ type ServerlessFunction struct {
 	LogFormat           string
 	ApplicationLogLevel string
 	SystemLogLevel      string
-	// APIEvents are the function's Api events, sorted by name.
+	// APIEvents are the function's Api and HttpApi events, sorted by name.
 	APIEvents []APIEvent
 	// StreamEvents are its DynamoDB (and Kinesis) events, sorted by name.
 	StreamEvents []StreamEvent
@@ -78,6 +83,11 @@ type APIEvent struct {
 	// Authorizer is Auth.Authorizer: "" for the API's default authorizer,
 	// "NONE" for none, else an authorizer's name.
 	Authorizer string
+	// HTTP is set for an HttpApi event (a route of an HTTP API, API is its
+	// ApiId or ImplicitHTTPAPIID); PayloadFormatVersion is then its
+	// integration's payload format ("2.0" by default, or "1.0").
+	HTTP                 bool
+	PayloadFormatVersion string
 }
 
 // StreamEvent is a function's DynamoDB or Kinesis event source mapping.
@@ -128,6 +138,8 @@ type ScheduleEvent struct {
 type ServerlessAPI struct {
 	// LogicalID is the API's logical ID (ImplicitAPIID for the implicit one).
 	LogicalID string
+	// HTTP is set for an AWS::Serverless::HttpApi (API Gateway v2).
+	HTTP bool
 	// StageName is the resolved StageName.
 	StageName string
 	// DefaultAuthorizer is Auth.DefaultAuthorizer ("" for none).
@@ -158,6 +170,11 @@ type LambdaAuthorizer struct {
 	// ReauthorizeEvery is the result cache TTL in seconds (0 disables; SAM's
 	// default is 300).
 	ReauthorizeEvery int
+	// PayloadFormatVersion ("1.0" or "2.0") and SimpleResponses are an
+	// HTTP API authorizer's AuthorizerPayloadFormatVersion and
+	// EnableSimpleResponses (PayloadType is then "REQUEST").
+	PayloadFormatVersion string
+	SimpleResponses      bool
 }
 
 // GatewayResponse is one entry of an API's GatewayResponses.
@@ -189,15 +206,22 @@ func (t *Template) ServerlessFunctions(params map[string]string) (map[string]*Se
 	return out, nil
 }
 
-// ServerlessAPIs returns every AWS::Serverless::Api keyed by logical ID,
-// Globals.Api merged, plus the implicit API (ImplicitAPIID) when some Api
-// event names no RestApiId.
+// ServerlessAPIs returns every AWS::Serverless::Api and
+// AWS::Serverless::HttpApi keyed by logical ID, Globals.Api (or
+// Globals.HttpApi) merged, plus the implicit APIs (ImplicitAPIID,
+// ImplicitHTTPAPIID) when some Api or HttpApi event names no API.
 func (t *Template) ServerlessAPIs(params map[string]string) (map[string]*ServerlessAPI, error) {
 	params = t.ParameterValues(params)
 	globals, _ := t.globals("Api")
+	httpGlobals, _ := t.globals("HttpApi")
 	props := make(map[string]map[string]any)
+	isHTTP := map[string]bool{}
 	for id, r := range t.ResourcesOfType(ServerlessAPIType) {
 		props[id] = mergeGlobals(globals, r.Properties)
+	}
+	for id, r := range t.ResourcesOfType(ServerlessHTTPAPIType) {
+		props[id] = mergeGlobals(httpGlobals, r.Properties)
+		isHTTP[id] = true
 	}
 	fns, err := t.ServerlessFunctions(params)
 	if err != nil {
@@ -205,18 +229,22 @@ func (t *Template) ServerlessAPIs(params map[string]string) (map[string]*Serverl
 	}
 	for _, f := range fns {
 		for _, e := range f.APIEvents {
-			if e.API == ImplicitAPIID && props[ImplicitAPIID] == nil {
+			switch {
+			case e.API == ImplicitAPIID && props[ImplicitAPIID] == nil:
 				p := mergeGlobals(globals, map[string]any{})
 				if _, ok := p["StageName"]; !ok {
 					p["StageName"] = implicitAPIStage
 				}
 				props[ImplicitAPIID] = p
+			case e.API == ImplicitHTTPAPIID && props[ImplicitHTTPAPIID] == nil:
+				props[ImplicitHTTPAPIID] = mergeGlobals(httpGlobals, map[string]any{})
+				isHTTP[ImplicitHTTPAPIID] = true
 			}
 		}
 	}
 	out := make(map[string]*ServerlessAPI)
 	for id, p := range props {
-		api, err := newServerlessAPI(id, p, params)
+		api, err := newServerlessAPI(id, p, params, isHTTP[id])
 		if err != nil {
 			return nil, fmt.Errorf("samtemplate: api %s: %w", id, err)
 		}
@@ -333,6 +361,12 @@ func newServerlessFunction(id string, p, meta map[string]any, params map[string]
 				return nil, fmt.Errorf("event %s: %w", name, err)
 			}
 			f.APIEvents = append(f.APIEvents, e)
+		case "HttpApi":
+			e, err := r.httpAPIEvent(name, ep)
+			if err != nil {
+				return nil, fmt.Errorf("event %s: %w", name, err)
+			}
+			f.APIEvents = append(f.APIEvents, e)
 		case "DynamoDB", "Kinesis":
 			e, err := r.streamEvent(name, typ, ep)
 			if err != nil {
@@ -370,6 +404,40 @@ func (r reader) apiEvent(name string, p map[string]any) (APIEvent, error) {
 		return e, fmt.Errorf("an Api event needs Path and Method")
 	}
 	e.Method = strings.ToUpper(e.Method)
+	if auth, ok := p["Auth"].(map[string]any); ok {
+		if e.Authorizer, err = r.optString(auth, "Authorizer"); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// httpAPIEvent reads an HttpApi event: one route of an HTTP API.
+func (r reader) httpAPIEvent(name string, p map[string]any) (APIEvent, error) {
+	e := APIEvent{Name: name, API: ImplicitHTTPAPIID, HTTP: true, PayloadFormatVersion: "2.0"}
+	if v, ok := p["ApiId"]; ok {
+		id, _, ok := RefTarget(v)
+		if !ok {
+			return e, fmt.Errorf("ApiId must be !Ref of an HTTP API")
+		}
+		e.API = id
+	}
+	var err error
+	if e.Path, err = r.optString(p, "Path"); err != nil {
+		return e, err
+	}
+	if e.Method, err = r.optString(p, "Method"); err != nil {
+		return e, err
+	}
+	if e.Path == "" || e.Method == "" {
+		return e, fmt.Errorf("an HttpApi event needs Path and Method (the $default route is not read)")
+	}
+	e.Method = strings.ToUpper(e.Method)
+	if v, err := r.optString(p, "PayloadFormatVersion"); err != nil {
+		return e, err
+	} else if v != "" {
+		e.PayloadFormatVersion = v
+	}
 	if auth, ok := p["Auth"].(map[string]any); ok {
 		if e.Authorizer, err = r.optString(auth, "Authorizer"); err != nil {
 			return e, err
@@ -476,12 +544,15 @@ func (r reader) streamEvent(name, typ string, p map[string]any) (StreamEvent, er
 	return e, nil
 }
 
-func newServerlessAPI(id string, p map[string]any, params map[string]string) (*ServerlessAPI, error) {
+func newServerlessAPI(id string, p map[string]any, params map[string]string, http bool) (*ServerlessAPI, error) {
 	r := reader{params: params}
-	api := &ServerlessAPI{LogicalID: id, Authorizers: map[string]LambdaAuthorizer{}, GatewayResponses: map[string]GatewayResponse{}}
+	api := &ServerlessAPI{LogicalID: id, HTTP: http, Authorizers: map[string]LambdaAuthorizer{}, GatewayResponses: map[string]GatewayResponse{}}
 	var err error
 	if api.StageName, err = r.optString(p, "StageName"); err != nil {
 		return nil, err
+	}
+	if http && api.StageName == "" {
+		api.StageName = "$default"
 	}
 	if auth, ok := p["Auth"].(map[string]any); ok {
 		if api.DefaultAuthorizer, err = r.optString(auth, "DefaultAuthorizer"); err != nil {
@@ -496,7 +567,7 @@ func newServerlessAPI(id string, p map[string]any, params map[string]string) (*S
 			if _, ok := am["FunctionArn"]; !ok {
 				continue // a Cognito authorizer: not a Lambda one
 			}
-			a, err := r.lambdaAuthorizer(am)
+			a, err := r.lambdaAuthorizer(am, http)
 			if err != nil {
 				return nil, fmt.Errorf("authorizer %s: %w", name, err)
 			}
@@ -535,9 +606,19 @@ func newServerlessAPI(id string, p map[string]any, params map[string]string) (*S
 	return api, nil
 }
 
-func (r reader) lambdaAuthorizer(m map[string]any) (LambdaAuthorizer, error) {
+func (r reader) lambdaAuthorizer(m map[string]any, http bool) (LambdaAuthorizer, error) {
 	a := LambdaAuthorizer{PayloadType: "TOKEN", ReauthorizeEvery: DefaultReauthorizeEvery}
 	var err error
+	if http {
+		// An HTTP API's Lambda authorizer is always a REQUEST one.
+		a.PayloadType = "REQUEST"
+		if a.PayloadFormatVersion, err = r.optString(m, "AuthorizerPayloadFormatVersion"); err != nil {
+			return a, err
+		}
+		if a.SimpleResponses, err = r.optBool(m, "EnableSimpleResponses", false); err != nil {
+			return a, err
+		}
+	}
 	if fa, ok := m["FunctionArn"].(map[string]any); ok && fa["Fn::ImportValue"] != nil {
 		if a.Import, err = ResolveString(fa["Fn::ImportValue"], r.params); err != nil {
 			return a, fmt.Errorf("FunctionArn: !ImportValue: %w", err)
@@ -549,7 +630,7 @@ func (r reader) lambdaAuthorizer(m map[string]any) (LambdaAuthorizer, error) {
 	}
 	if pt, err := r.optString(m, "FunctionPayloadType"); err != nil {
 		return a, err
-	} else if pt != "" {
+	} else if pt != "" && !http {
 		a.PayloadType = strings.ToUpper(pt)
 	}
 	ident, _ := m["Identity"].(map[string]any)

@@ -215,3 +215,64 @@ func TestRefTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestServerlessHTTPAPIs(t *testing.T) {
+	tmpl, err := Parse([]byte(`
+Parameters:
+  Ttl: {Type: Number, Default: 60}
+Resources:
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: v1
+      Auth:
+        DefaultAuthorizer: K
+        Authorizers:
+          K:
+            FunctionArn: {"Fn::ImportValue": "kw-AuthorizerFunctionArn"}
+            AuthorizerPayloadFormatVersion: "2.0"
+            EnableSimpleResponses: true
+            Identity:
+              Headers: [Authorization]
+              Context: [routeKey, identity.sourceIp]
+              ReauthorizeEvery: !Ref Ttl
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Get: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: "/items/{id}", Method: get}}
+        Old: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /items, Method: GET, PayloadFormatVersion: "1.0", Auth: {Authorizer: NONE}}}
+        Implicit: {Type: HttpApi, Properties: {Path: /x, Method: ANY}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tmpl.ServerlessFunctions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []APIEvent{
+		{Name: "Get", API: "Http", Method: "GET", Path: "/items/{id}", HTTP: true, PayloadFormatVersion: "2.0"},
+		{Name: "Implicit", API: ImplicitHTTPAPIID, Method: "ANY", Path: "/x", HTTP: true, PayloadFormatVersion: "2.0"},
+		{Name: "Old", API: "Http", Method: "GET", Path: "/items", Authorizer: "NONE", HTTP: true, PayloadFormatVersion: "1.0"},
+	}
+	if got := fns["F"].APIEvents; !reflect.DeepEqual(got, want) {
+		t.Errorf("events = %+v, want %+v", got, want)
+	}
+	apis, err := tmpl.ServerlessAPIs(map[string]string{"Ttl": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := apis[ImplicitHTTPAPIID]; a == nil || !a.HTTP || a.StageName != "$default" {
+		t.Errorf("implicit HTTP API = %+v", a)
+	}
+	api := apis["Http"]
+	if api == nil || !api.HTTP || api.StageName != "v1" || api.DefaultAuthorizer != "K" {
+		t.Fatalf("api = %+v", api)
+	}
+	wantAuth := LambdaAuthorizer{Import: "kw-AuthorizerFunctionArn", PayloadType: "REQUEST", Headers: []string{"Authorization"},
+		Context: []string{"routeKey", "identity.sourceIp"}, ReauthorizeEvery: 5, PayloadFormatVersion: "2.0", SimpleResponses: true}
+	if got := api.Authorizers["K"]; !reflect.DeepEqual(got, wantAuth) {
+		t.Errorf("authorizer = %+v, want %+v", got, wantAuth)
+	}
+}

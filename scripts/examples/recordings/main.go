@@ -23,18 +23,46 @@ type recording struct {
 	Title    string `json:"title"`
 }
 
-// handle answers each route. Which key may call which route is the
-// authorizer's business (keyward's RouteScopes parameter); the function
-// only reads who is calling.
-func handle(_ context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	auth := req.RequestContext.Authorizer
-	if l, ok := auth["lambda"].(map[string]any); ok { // an HTTP API's authorizer context
+// handle answers both APIs: the REST API's proxy event and the HTTP API's
+// payload format 2.0 event (told apart by its "version").
+func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, err
+	}
+	if probe.Version == "2.0" {
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		var auth map[string]any
+		if ev.RequestContext.Authorizer != nil {
+			auth = ev.RequestContext.Authorizer.Lambda
+		}
+		r, err := route(ev.RouteKey, ev.PathParameters, auth)
+		return events.APIGatewayV2HTTPResponse{StatusCode: r.StatusCode, Headers: r.Headers, Body: r.Body}, err
+	}
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	auth := ev.RequestContext.Authorizer
+	if l, ok := auth["lambda"].(map[string]any); ok { // an HTTP API's payload format 1.0
 		auth = l
 	}
+	return route(ev.HTTPMethod+" "+ev.Resource, ev.PathParameters, auth)
+}
+
+// route answers each route. Which key may call which route is the
+// authorizer's business (keyward's RouteScopes parameter); the function
+// only reads who is calling.
+func route(routeKey string, pathParams map[string]string, auth map[string]any) (events.APIGatewayProxyResponse, error) {
 	tenant, _ := auth["tenantId"].(string)
 	caller := map[string]any{"tenantId": tenant, "keyId": auth["keyId"], "keyName": auth["keyName"], "scopes": auth["scopes"]}
-	id := req.PathParameters["recordingId"]
-	switch req.HTTPMethod + " " + req.Resource {
+	id := pathParams["recordingId"]
+	switch routeKey {
 	case "GET /recordings":
 		return reply(http.StatusOK, map[string]any{"items": []recording{{ID: "rec-1", TenantID: tenant, Title: "Call 1"}}, "caller": caller})
 	case "GET /recordings/{recordingId}":
