@@ -11,7 +11,7 @@ GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
 # machine's, so the binary runs here.
 LAMBDA_GOARCH ?= arm64
 
-.PHONY: all build test unit lint bootstrap pepper-rotate deps clean run deploy bench load
+.PHONY: all build cli test unit lint bootstrap pepper-rotate deps clean run deploy bench load
 
 all: build
 
@@ -23,12 +23,18 @@ $(DDB_LOCAL): scripts/package.json scripts/package-lock.json
 	npm ci --prefix scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## build: one arm64 Lambda bootstrap per function under bin/<name>/
-build:
+## build: one arm64 Lambda bootstrap per function under bin/<name>/, and the
+## keyward CLI for this machine as bin/keyward
+build: cli
 	@for f in $(FUNCTIONS); do \
 	  echo "build $$f"; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+
+## cli: the keyward command line for this machine (GOOS/GOARCH of the host) as bin/keyward;
+## `go install github.com/keyward/keyward/pkg/cmd/keyward@latest` installs the same
+cli:
+	$(GO) build -trimpath -o bin/keyward ./pkg/cmd/keyward
 
 # sam build (BuildMethod: makefile) runs build-<LogicalId> with ARTIFACTS_DIR set.
 define lambda_target

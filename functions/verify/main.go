@@ -1,4 +1,4 @@
-// Command verify is the verify Lambda function: it serves GET /v1/whoami and POST /v1/verify.
+// Command verify is the verify Lambda function: it serves GET /v1/whoami, POST /v1/verify and, without a key, GET /v1/openapi.json.
 package main
 
 import (

@@ -41,10 +41,13 @@ type Router struct {
 	now    func() time.Time
 }
 
-// bound is a route's handler and the scope its table entry requires.
+// bound is a route's handler, the scope its table entry requires, and
+// whether the entry is public (no authorizer in front of it: the handler gets
+// a zero Caller and must answer the same to everyone).
 type bound struct {
 	handler Handler
 	scope   string
+	public  bool
 }
 
 // NewRouter returns a router over routes, logging to log (slog.Default when
@@ -71,7 +74,7 @@ func NewRouter(log *slog.Logger, routes ...Route) *Router {
 		if _, dup := r.routes[rt.Resource][m]; dup {
 			panic(fmt.Sprintf("apigw: duplicate route %s %s", m, rt.Resource))
 		}
-		r.routes[rt.Resource][m] = bound{handler: rt.Handler, scope: entry.Scope}
+		r.routes[rt.Resource][m] = bound{handler: rt.Handler, scope: entry.Scope, public: entry.Public}
 	}
 	return r
 }
@@ -121,9 +124,11 @@ func (r *Router) dispatch(ctx context.Context, req events.APIGatewayProxyRequest
 			allow:   strings.Join(slices.Sorted(maps.Keys(methods)), ", "),
 		}
 	}
-	c, err := CallerFrom(req)
-	if err != nil {
-		return resp, err
+	var c apikey.Caller
+	if !b.public {
+		if c, err = CallerFrom(req); err != nil {
+			return resp, err
+		}
 	}
 	if b.scope != "" {
 		if err := apikey.RequireScope(c, b.scope); err != nil {

@@ -218,3 +218,22 @@ func TestRouterChecksTheTableScopeBeforeTheHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicRouteNeedsNoAuthorizerContext(t *testing.T) {
+	var got apikey.Caller
+	h := func(_ context.Context, _ events.APIGatewayProxyRequest, c apikey.Caller) (events.APIGatewayProxyResponse, error) {
+		got = c
+		return JSON(200, map[string]string{"ok": "yes"})
+	}
+	r := NewRouter(nil,
+		Route{Method: "GET", Resource: "/v1/openapi.json", Handler: h}, // Public in apikey's route table
+		Route{Method: "GET", Resource: "/v1/keys", Handler: h})
+	resp, _ := r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/openapi.json"})
+	if resp.StatusCode != 200 || got.KeyID != "" || got.TenantID != "" {
+		t.Errorf("public route: %d, caller %+v", resp.StatusCode, got)
+	}
+	resp, _ = r.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Resource: "/v1/keys"})
+	if resp.StatusCode != 401 {
+		t.Errorf("a route that is not public, without an authorizer context: %d, want 401", resp.StatusCode)
+	}
+}

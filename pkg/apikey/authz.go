@@ -10,6 +10,10 @@ type RouteScope struct {
 	// Function is the template logical ID of the function serving one of
 	// keyward's own routes; empty for a protected API's route.
 	Function string
+	// Public marks one of keyward's own routes served without a key (its Api
+	// event has Auth: {Authorizer: NONE}); it answers the same to everyone
+	// and changes nothing.
+	Public bool
 }
 
 // adminRoutes is the one declaration of keyward's own routes: the router
@@ -30,6 +34,7 @@ var adminRoutes = []RouteScope{
 	{Method: "GET", Path: "/v1/audit", Scope: ScopeAuditRead, Function: "AuditFunction"},
 	{Method: "POST", Path: "/v1/verify", Scope: ScopeVerify, Function: "VerifyFunction"},
 	{Method: "GET", Path: "/v1/whoami", Scope: "", Function: "VerifyFunction"},
+	{Method: "GET", Path: "/v1/openapi.json", Scope: "", Function: "VerifyFunction", Public: true},
 	{Method: "GET", Path: "/v1/policy", Scope: ScopeAdmin, Function: "PolicyFunction"},
 	{Method: "PUT", Path: "/v1/policy", Scope: ScopeAdmin, Function: "PolicyFunction"},
 	{Method: "POST", Path: "/v1/tenants", Scope: ScopeTenantsAdmin, Function: "TenantsFunction"},

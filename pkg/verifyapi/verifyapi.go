@@ -1,6 +1,6 @@
 // Package verifyapi serves GET /v1/whoami and POST /v1/verify:
 // who the calling key is, and whether a token is valid, for services that
-// are not behind API Gateway. /v1/verify checks the token with apikey.Verify,
+// are not behind API Gateway; and, with no key needed, GET /v1/openapi.json. /v1/verify checks the token with apikey.Verify,
 // the code the authorizer uses, against the store directly (no cache), so a
 // revocation or an expiry shows at once.
 package verifyapi
@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/lastused"
+	"github.com/keyward/keyward/pkg/openapi"
 )
 
 // API Gateway resource paths of the routes.
@@ -84,12 +85,20 @@ func New(store Store, hasher apikey.Hasher, tokenPrefix string, opts ...Option) 
 	return v
 }
 
-// Routes are the verify function's routes: GET /v1/whoami and POST /v1/verify.
+// Routes are the verify function's routes: GET /v1/whoami, POST /v1/verify
+// and, without authentication, GET /v1/openapi.json (the API's OpenAPI
+// document).
 func Routes(v *Verifier) []apigw.Route {
 	return []apigw.Route{
 		{Method: http.MethodGet, Resource: ResourceWhoami, Handler: v.whoami},
 		{Method: http.MethodPost, Resource: ResourceVerify, Handler: v.verify},
+		{Method: http.MethodGet, Resource: openapi.Path, Handler: document},
 	}
+}
+
+// document serves the OpenAPI document: public, the same for every caller.
+func document(context.Context, events.APIGatewayProxyRequest, apikey.Caller) (events.APIGatewayProxyResponse, error) {
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Headers: openapi.Headers(), Body: string(openapi.Document())}, nil
 }
 
 // Whoami is the response of GET /v1/whoami: the calling key, as the

@@ -387,6 +387,8 @@ func TestEventFixtures(t *testing.T) {
 		"verify-unknown-key.json":   {200, "NOT_FOUND"},
 		"verify-forbidden.json":     {403, "forbidden"},
 		"verify-no-token.json":      {400, "invalid_request"},
+		// GET /v1/openapi.json: public, so no authorizer context
+		"verify-openapi-document.json": {200, ""},
 	}
 	files := keywardtest.EventFixtures(t, "verify*.json", "whoami*.json")
 	s := newStack(t)

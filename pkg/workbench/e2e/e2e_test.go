@@ -95,7 +95,9 @@ func startStack(t *testing.T) *localstack.Stack {
 	return stack
 }
 
-// api is an HTTP client of the stack's API.
+// api is an HTTP client of one of the stack's APIs. Every request it sends
+// to keyward's own API and every response it receives there is checked
+// against the OpenAPI document (contract_test.go).
 type api struct {
 	t    *testing.T
 	base string
@@ -147,7 +149,11 @@ func (a *api) do(method, path, auth string, body any, headers ...string) *respon
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	client := &http.Client{Timeout: 40 * time.Second}
+	var transport http.RoundTripper = http.DefaultTransport
+	if stack != nil && a.base == stack.APIURL { // keyward's own API, not a protected one beside it
+		transport = theContract(a.t, a.base).transport(a.t)
+	}
+	client := &http.Client{Timeout: 40 * time.Second, Transport: transport}
 	resp, err := client.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
@@ -597,6 +603,11 @@ func TestEndToEnd(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "" || !strings.Contains(string(b), `"principalId":"`+adminID+`"`) {
 			t.Errorf("invoke = %d %v %s", resp.StatusCode, resp.Header, b)
 		}
+	})
+
+	t.Run("TheOpenAPIDocumentNeedsNoKey", func(t *testing.T) {
+		a := &api{t: t, base: st.APIURL}
+		a.expect(200, "GET", "/v1/openapi.json", "", nil)
 	})
 
 	t.Run("TenantPolicy", func(t *testing.T) {

@@ -315,8 +315,11 @@ func TestRouteTableIsTemplateAPIEvents(t *testing.T) {
 			switch {
 			case !ok:
 				t.Errorf("%s: RestApiId names %s, which is not an AWS::Serverless::Api", key, rt.ev.API)
+			case table[key].Public && rt.ev.Authorizer != "NONE":
+				t.Errorf("%s is public in apikey's route table: its Api event needs Auth: {Authorizer: NONE}", key)
+			case table[key].Public:
 			case rt.ev.Authorizer == "NONE":
-				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); every route needs a valid key", key)
+				t.Errorf("%s opts out of the authorizer (Auth.Authorizer: NONE); only a route the table marks Public may", key)
 			case api.DefaultAuthorizer == "" && rt.ev.Authorizer == "":
 				t.Errorf("%s: API %s has no DefaultAuthorizer and the event names none", key, api.LogicalID)
 			}
