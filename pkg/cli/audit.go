@@ -67,14 +67,19 @@ func (a *app) auditCommand() *cobra.Command {
 						}
 					}
 				})
-				t.row(r.At.UTC().Format(time.RFC3339), r.Action, r.KeyID, r.Actor, ip, orDash(strings.Join(fields, ",")))
+				subject := r.KeyID
+				if subject == "" && r.SubjectTenantID != nil {
+					subject = "tenant " + *r.SubjectTenantID // a tenant.* record
+				}
+				t.row(r.At.UTC().Format(time.RFC3339), r.Action, orDash(subject), r.Actor, ip, orDash(strings.Join(fields, ",")))
 			}
 			return t.flush()
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&p.KeyID, "key", "", "only records of this key")
-	f.StringVar(&p.Action, "action", "", "only this action: key.created, key.updated, key.rotated, key.revoked, key.purged")
+	f.StringVar(&p.SubjectTenantID, "subject-tenant", "", "only tenant.* records about this tenant (platform keys, in the operator tenant's trail)")
+	f.StringVar(&p.Action, "action", "", "only this action: key.created, key.updated, key.rotated, key.revoked, key.purged, key.leaked, policy.updated, tenant.created, tenant.suspended, tenant.resumed")
 	f.StringVar(&p.Actor, "actor", "", "only records by this actor (a key ID or system)")
 	f.StringVar(&from, "from", "", "records at or after: an RFC 3339 time or a duration ago (24h)")
 	f.StringVar(&to, "to", "", "records before: an RFC 3339 time or a duration ago")

@@ -26,6 +26,9 @@ type AuditRecord struct {
 	RequestID    *string                `json:"requestId"`
 	SourceIP     *string                `json:"sourceIp"`
 	Changes      map[string]FieldChange `json:"changes"`
+	// SubjectTenantID is the tenant a tenant.* record is about (nil on other
+	// records); such records are in the operator tenant's trail.
+	SubjectTenantID *string `json:"subjectTenantId,omitempty"`
 }
 
 // FieldChange is a field's value before and after a change.
@@ -36,13 +39,16 @@ type FieldChange struct {
 
 // AuditParams filters GET /v1/audit. Zero fields are not sent.
 type AuditParams struct {
-	KeyID  string
-	Action string // key.created, key.updated, key.rotated, key.revoked, key.purged
-	Actor  string
-	From   time.Time // inclusive
-	To     time.Time // exclusive
-	Limit  int       // page size, 1-100 (default 50)
-	Cursor string
+	KeyID string
+	// SubjectTenantID selects the tenant.* records about one tenant (a
+	// platform key reading the operator tenant's trail); not with KeyID.
+	SubjectTenantID string
+	Action          string // key.created, key.updated, …, policy.updated, tenant.created, tenant.suspended, …
+	Actor           string
+	From            time.Time // inclusive
+	To              time.Time // exclusive
+	Limit           int       // page size, 1-100 (default 50)
+	Cursor          string
 }
 
 // AuditPage is one page of audit records, newest first; NextCursor is "" on
@@ -56,6 +62,7 @@ type AuditPage struct {
 func (c *Client) ListAudit(ctx context.Context, p AuditParams) (*AuditPage, error) {
 	q := url.Values{}
 	setQuery(q, "keyId", p.KeyID)
+	setQuery(q, "subjectTenantId", p.SubjectTenantID)
 	setQuery(q, "action", p.Action)
 	setQuery(q, "actor", p.Actor)
 	setQuery(q, "cursor", p.Cursor)

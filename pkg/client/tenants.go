@@ -12,19 +12,22 @@ import (
 // Tenant is an organisation: its keys are isolated from every other
 // tenant's. Suspending it refuses all its keys within seconds.
 type Tenant struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	Status         string     `json:"status"` // active or suspended
-	IsOperator     bool       `json:"isOperator"`
-	DefaultKeyID   string     `json:"defaultKeyId"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	CreatedBy      string     `json:"createdBy"`
-	CreatedByKeyID string     `json:"createdByKeyId"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
-	UpdatedBy      string     `json:"updatedBy"`
-	UpdatedByKeyID string     `json:"updatedByKeyId"`
-	SuspendedAt    *time.Time `json:"suspendedAt"`
-	Version        int64      `json:"version"`
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	Status         string    `json:"status"` // active or suspended
+	IsOperator     bool      `json:"isOperator"`
+	DefaultKeyID   string    `json:"defaultKeyId"`
+	CreatedAt      time.Time `json:"createdAt"`
+	CreatedBy      string    `json:"createdBy"`
+	CreatedByKeyID string    `json:"createdByKeyId"`
+	// CreatedByKeyName and UpdatedByKeyName are the key's name at the time.
+	CreatedByKeyName string     `json:"createdByKeyName"`
+	UpdatedAt        time.Time  `json:"updatedAt"`
+	UpdatedBy        string     `json:"updatedBy"`
+	UpdatedByKeyID   string     `json:"updatedByKeyId"`
+	UpdatedByKeyName string     `json:"updatedByKeyName"`
+	SuspendedAt      *time.Time `json:"suspendedAt"`
+	Version          int64      `json:"version"`
 }
 
 // CreatedTenant is a new tenant with its default key (keys:admin) and that
