@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/retry"
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -73,7 +74,7 @@ func (s *Store) GetKey(ctx context.Context, id string) (*apikey.StoredKey, error
 			if attempt > 4 {
 				return nil, apikey.ErrUnavailable
 			}
-			if err := sleep(ctx, time.Duration(attempt)*10*time.Millisecond); err != nil {
+			if err := retry.Sleep(ctx, time.Duration(attempt)*10*time.Millisecond); err != nil {
 				return nil, wrap(err, "get key %s", id)
 			}
 		}
@@ -395,7 +396,7 @@ func (s *Store) readWriteID(ctx context.Context, keyID string, opts ...func(*dyn
 // pause waits before another attempt of a write DynamoDB cancelled for a
 // conflict with another transaction.
 func pause(ctx context.Context, attempt int) error {
-	return sleep(ctx, time.Duration(attempt)*25*time.Millisecond)
+	return retry.Sleep(ctx, time.Duration(attempt)*25*time.Millisecond)
 }
 
 func errorCode(err error) string {
@@ -562,7 +563,7 @@ func (s *Store) LastUsed(ctx context.Context, ids []string) (map[string]time.Tim
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 0 {
-				if err := sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
+				if err := retry.Sleep(ctx, time.Duration(attempt)*20*time.Millisecond); err != nil {
 					return nil, err
 				}
 			}
@@ -586,17 +587,6 @@ func (s *Store) LastUsed(ctx context.Context, ids []string) (map[string]time.Tim
 		}
 	}
 	return out, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // TouchLastUsed records that a key was used at, unless it was recorded less

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/retry"
 )
 
 // Registry is what the authorizer recorded: the REST stages it serves and
@@ -67,7 +67,7 @@ func NewEverywhere(api API, httpAPI HTTPAPI, registry Registry, log *slog.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Everywhere{api: api, httpAPI: httpAPI, registry: registry, log: log, now: time.Now, sleep: sleepCtx, attempts: DefaultAttempts, poll: DefaultPollInterval}
+	return &Everywhere{api: api, httpAPI: httpAPI, registry: registry, log: log, now: time.Now, sleep: retry.Sleep, attempts: DefaultAttempts, poll: DefaultPollInterval}
 }
 
 // WithClock sets the clock and the sleep WatchDeadlines and the backoff
@@ -75,17 +75,6 @@ func NewEverywhere(api API, httpAPI HTTPAPI, registry Registry, log *slog.Logger
 func (e *Everywhere) WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) *Everywhere {
 	e.now, e.sleep = now, sleep
 	return e
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // FlushAll flushes every recorded stage once (so a batch of changes costs
@@ -136,9 +125,7 @@ func (e *Everywhere) flushStage(ctx context.Context, s apikey.Stage) error {
 		if code := errorCode(err); err == nil || code != "TooManyRequestsException" && code != "LimitExceededException" {
 			return err
 		}
-		d := min(maxBackoff, 200*time.Millisecond<<attempt)
-		d = d/2 + rand.N(d/2+1)
-		if serr := e.sleep(ctx, d); serr != nil {
+		if serr := e.sleep(ctx, retry.Backoff(attempt, 200*time.Millisecond, maxBackoff)); serr != nil {
 			return err
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/keyward/keyward/pkg/retry"
 )
 
 // PutEventsAPI is the EventBridge call the publisher makes, with the SDK's
@@ -39,7 +41,7 @@ type Publisher struct {
 
 // NewPublisher returns a Publisher putting events on bus (a name or ARN).
 func NewPublisher(api PutEventsAPI, bus string) *Publisher {
-	return &Publisher{api: api, bus: bus, attempts: DefaultAttempts, sleep: sleepCtx}
+	return &Publisher{api: api, bus: bus, attempts: DefaultAttempts, sleep: retry.Sleep}
 }
 
 // WithRetries returns a copy of p trying each entry attempts times and
@@ -78,23 +80,21 @@ func (p *Publisher) Publish(ctx context.Context, evs []Event) []error {
 		sizes[i] = len(detail) + len(Source) + len(e.Type) + 64
 		pending = append(pending, i)
 	}
-	backoff := 100 * time.Millisecond
 	for attempt := 1; len(pending) > 0; attempt++ {
-		var retry []int
+		var again []int
 		for _, batch := range batches(pending, sizes) {
-			retry = append(retry, p.put(ctx, batch, entries, errs)...)
+			again = append(again, p.put(ctx, batch, entries, errs)...)
 		}
-		pending = retry
+		pending = again
 		if len(pending) == 0 || attempt >= p.attempts {
 			break
 		}
-		if err := p.sleep(ctx, backoff); err != nil {
+		if err := p.sleep(ctx, retry.Backoff(attempt-1, 100*time.Millisecond, 5*time.Second)); err != nil {
 			for _, i := range pending {
 				errs[i] = err
 			}
 			break
 		}
-		backoff *= 2
 	}
 	return errs
 }
@@ -141,15 +141,4 @@ func batches(idx []int, sizes []int) [][]int {
 		out = append(out, cur)
 	}
 	return out
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

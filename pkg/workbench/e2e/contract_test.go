@@ -308,7 +308,7 @@ func TestTheContractCatchesBreaches(t *testing.T) {
 		}
 		return &http.Response{StatusCode: status, Header: h}, []byte(body)
 	}
-	whoami := `{"keyId":"key_01ARZ3NDEKTSV4RRFFQ69G5FAV","tenantId":"acme","name":"n","type":"","scopes":["keys:read"]}`
+	whoami := `{"keyId":"key_01ARZ3NDEKTSV4RRFFQ69G5FAV","tenantId":"acme","name":"n","type":"","scopes":["keys:read"],"keyTypes":[],"grantableScopes":{"admin":[],"api":[]}}`
 	for _, tc := range []struct {
 		name          string
 		method, path  string
