@@ -32,8 +32,9 @@ var fixtureFunctions = []struct{ prefix, function string }{
 }
 
 // otherFixtures are the name prefixes of fixtures that other functions'
-// packages feed to their own handlers (authorizer, verify, audit, tenants, console, events).
-var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit", "tenants-", "console-", "events-"}
+// packages feed to their own handlers (authorizer, verify, audit, tenants, console, events,
+// leaks, reminders, flush).
+var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit", "tenants-", "console-", "events-", "leaks-", "reminders-", "flush-"}
 
 func servedElsewhere(name string) bool {
 	for _, p := range otherFixtures {
