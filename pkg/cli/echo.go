@@ -50,10 +50,15 @@ func withEchoOff(sw echoSwitch, sigs <-chan os.Signal, onSignal func(os.Signal),
 }
 
 // readHidden reads with the terminal's echo off, restoring it on Ctrl-C
-// (exit 130) or SIGTERM as well.
+// (exit 130) or SIGTERM (exit 143) as well.
 func readHidden(sw echoSwitch, stderr io.Writer, read func() (string, error)) (string, error) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	return withEchoOff(sw, sigs, func(os.Signal) { os.Exit(130) }, stderr, read)
+	return withEchoOff(sw, sigs, func(s os.Signal) {
+		if s == syscall.SIGTERM {
+			os.Exit(143)
+		}
+		os.Exit(130)
+	}, stderr, read)
 }
