@@ -4,8 +4,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -24,7 +22,5 @@ func main() {
 	bus := awsenv.Must(awsenv.ReadEventBus(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	job := reminders.New(store, keyevents.NewPublisher(eventbridge.NewFromConfig(base.AWS), bus), nil, base.Logger)
-	lambda.Start(func(ctx context.Context, _ json.RawMessage) (reminders.Result, error) {
-		return job.Run(ctx)
-	})
+	lambda.Start(job.Handle)
 }

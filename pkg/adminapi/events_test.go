@@ -28,11 +28,13 @@ var fixtureFunctions = []struct{ prefix, function string }{
 	{"rotate-key", "edit"},
 	{"revoke-key", "revoke"},
 	{"batch-revoke", "revoke"},
+	{"policy-", "policy"},
 }
 
 // otherFixtures are the name prefixes of fixtures that other functions'
-// packages feed to their own handlers (authorizer, verify, audit, tenants, console, events).
-var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit", "tenants-", "console-", "events-"}
+// packages feed to their own handlers (authorizer, verify, audit, tenants, console, events,
+// leaks, reminders, flush).
+var otherFixtures = []string{"authorizer-", "verify", "whoami", "audit", "tenants-", "console-", "events-", "leaks-", "reminders-", "flush-"}
 
 func servedElsewhere(name string) bool {
 	for _, p := range otherFixtures {
@@ -126,6 +128,18 @@ func TestEventFixtures(t *testing.T) {
 			}
 		}},
 		"batch-revoke-empty.json": {status: 400, code: "invalid_request", field: "ids"},
+		"policy-get.json": {status: 200, check: func(t *testing.T, r response) {
+			if r.Headers["ETag"] != `"0"` || r.body["version"] != 0.0 || r.body["leakAction"] != "revoke" {
+				t.Errorf("default policy: %v %s", r.Headers, r.Body)
+			}
+		}},
+		"policy-put.json": {status: 200, check: func(t *testing.T, r response) {
+			if r.Headers["ETag"] != `"1"` || r.body["maxLifetimeDays"] != 90.0 || r.body["updatedBy"] != "key_01JD5Z8K3N4Q7R2T6V9W0X1Y2Z" {
+				t.Errorf("put policy: %v %s", r.Headers, r.Body)
+			}
+		}},
+		"policy-put-bad-field.json":  {status: 400, code: "invalid_request", field: "maxLifetime"},
+		"policy-stale-if-match.json": {status: 412, code: "precondition_failed"},
 	}
 
 	files := keywardtest.EventFixtures(t, "*.json")

@@ -40,6 +40,7 @@ func newStack(t *testing.T) *stack {
 		"list":   apigw.NewRouter(log, adminapi.ListRoutes(svc)...),
 		"edit":   apigw.NewRouter(log, adminapi.EditRoutes(svc)...),
 		"revoke": apigw.NewRouter(log, adminapi.RevokeRoutes(svc)...),
+		"policy": apigw.NewRouter(log, adminapi.PolicyRoutes(svc)...),
 	}}
 	logs.CheckNoSecrets(t, &s.secrets)
 	return s
@@ -48,6 +49,8 @@ func newStack(t *testing.T) *stack {
 // functionFor names the function serving a method and resource, as template.yaml does.
 func functionFor(method, resource string) string {
 	switch {
+	case resource == adminapi.ResourcePolicy:
+		return "policy"
 	case method == "POST" && resource == adminapi.ResourceKeys:
 		return "create"
 	case method == "GET":

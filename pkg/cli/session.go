@@ -16,7 +16,7 @@ func (a *app) loginCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login --url URL",
 		Short: "Save an API URL and token as a profile (the token is read from stdin)",
-		Long: "login reads a token from stdin (it prompts on a terminal), checks it with GET /v1/whoami\n" +
+		Long: "login reads a token from stdin (on a terminal it prompts and does not echo it), checks it with GET /v1/whoami\n" +
 			"and saves the URL and token as the profile (--profile, default \"default\") in a file only\n" +
 			"you can read (mode 0600) under your config directory. KEYWARD_URL and KEYWARD_TOKEN, when\n" +
 			"set, override the profile's values.",
@@ -90,12 +90,23 @@ func (a *app) clientOptions() []client.Option {
 }
 
 // readSecret reads one line from stdin, prompting on stderr when stdin is a
-// terminal. (The line is echoed by the terminal: prefer redirecting a file.)
+// terminal; there the terminal's echo is off while the line is typed.
 func (a *app) readSecret(prompt string) (string, error) {
-	if a.io.StdinTTY {
-		fmt.Fprint(a.io.Stderr, prompt)
+	read := func() (string, error) { return readLine(a.io.Stdin) }
+	if !a.io.StdinTTY {
+		return read()
 	}
-	line, err := bufio.NewReader(a.io.Stdin).ReadString('\n')
+	sw := stdinEcho(a.io.Stdin)
+	if sw == nil {
+		fmt.Fprint(a.io.Stderr, "warning: the token will be shown as you type it\n"+prompt)
+		return read()
+	}
+	fmt.Fprint(a.io.Stderr, prompt)
+	return readHidden(sw, a.io.Stderr, read)
+}
+
+func readLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return "", failed(err)
 	}

@@ -11,6 +11,7 @@ package reminders
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +70,12 @@ func New(store Store, send Sender, now func() time.Time, log *slog.Logger) *Job 
 // Result counts what a run did.
 type Result struct {
 	Expiring, Expired, Unused, Failed int
+}
+
+// Handle is the function's handler: a scheduled invocation (its payload is
+// not read) is one Run.
+func (j *Job) Handle(ctx context.Context, _ json.RawMessage) (Result, error) {
+	return j.Run(ctx)
 }
 
 // Run does one pass: expiries from CatchUpDays ago to MaxExpiringDays ahead,
