@@ -50,7 +50,10 @@ type Event struct {
 	TenantID string `json:"tenantId"`
 	KeyID    string `json:"keyId,omitempty"`
 	KeyName  string `json:"keyName,omitempty"`
-	Actor    string `json:"actor"`
+	// SubjectTenantID is the tenant a tenant.* event is about (TenantID is
+	// then the operator tenant, whose trail records tenant changes).
+	SubjectTenantID string `json:"subjectTenantId,omitempty"`
+	Actor           string `json:"actor"`
 	// ActorKeyID and ActorKeyName are the key that made the change, if one did.
 	ActorKeyID   string    `json:"actorKeyId,omitempty"`
 	ActorKeyName string    `json:"actorKeyName,omitempty"`
@@ -92,6 +95,9 @@ func FromRecord(rec audit.Record) Event {
 		Actor:    rec.Actor,
 		At:       rec.At.UTC(),
 		Changes:  rec.Changes,
+	}
+	if rec.SubjectTenantID != nil {
+		e.SubjectTenantID = *rec.SubjectTenantID
 	}
 	if rec.ActorKeyID != nil {
 		e.ActorKeyID = *rec.ActorKeyID

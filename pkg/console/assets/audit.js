@@ -4,7 +4,7 @@ import { h, replace, when, uid } from './dom.js';
 import { call, describe } from './api.js';
 import { openDialog } from './dialog.js';
 
-const ACTIONS = ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'key.purged'];
+const ACTIONS = ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'key.leaked', 'key.purged', 'policy.updated', 'tenant.created', 'tenant.suspended', 'tenant.resumed'];
 
 function show(v) {
   if (v === null || v === undefined || v === '') return '∅';
@@ -53,7 +53,7 @@ function auditTable(caption, withKey) {
     replace(tbody, items.length ? items.map((r) => h('tr', null,
       h('td', null, when(r.at)),
       h('td', null, h('span', { class: 'badge action' }, r.action)),
-      withKey ? h('td', { class: 'mono' }, r.keyId) : null,
+      withKey ? h('td', { class: 'mono' }, r.keyId || (r.subjectTenantId ? 'tenant ' + r.subjectTenantId : '—')) : null,
       h('td', null, h('span', { class: 'mono actor' }, r.actor), r.actorKeyId && r.actorKeyId !== r.actor
         ? h('span', { class: 'by' }, 'with key ', r.actorKeyName ? `${r.actorKeyName} ` : '', h('span', { class: 'mono' }, r.actorKeyId)) : null),
       h('td', null, changes(r.changes)))) : h('tr', null, h('td', { colspan: String(cols.length), class: 'empty' }, 'No audit records match.')));
