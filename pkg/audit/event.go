@@ -230,30 +230,7 @@ func RecordOf(e Event) (Record, bool, error) {
 		return Record{}, false, fmt.Errorf("%w: the image has no valid key id", errMalformed)
 	}
 
-	if e.Kind == EventRemove {
-		r.Actor = ActorUnknown
-		if e.ByTTL {
-			r.Actor = ActorSystem
-		}
-		r.At = e.At.UTC()
-	} else {
-		r.Actor = cur.Write.Actor
-		if r.Actor == "" {
-			r.Actor = ActorUnknown
-		}
-		r.ActorKeyID = optional(cur.Write.ActorKeyID)
-		if r.ActorKeyID != nil {
-			r.ActorKeyName = &cur.Write.ActorKeyName
-		}
-		r.RequestID = optional(cur.Write.RequestID)
-		r.SourceIP = optional(cur.Write.SourceIP)
-		// updatedAt is the write's own time, to the millisecond; the stream's
-		// time is only approximate.
-		r.At = cur.UpdatedAt.UTC()
-		if r.At.IsZero() {
-			r.At = e.At.UTC()
-		}
-	}
+	r.attribute(e, cur)
 	if r.At.IsZero() {
 		return Record{}, false, fmt.Errorf("%w: no time for the change", errMalformed)
 	}
@@ -273,4 +250,33 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// attribute sets who made the change and when: a removal is keyward's (TTL)
+// or unknown, at the stream's time; any other change is the write's own
+// actor, key, request and updatedAt, to the millisecond (the stream's time is
+// only approximate).
+func (r *Record) attribute(e Event, cur *KeyVersion) {
+	if e.Kind == EventRemove {
+		r.Actor = ActorUnknown
+		if e.ByTTL {
+			r.Actor = ActorSystem
+		}
+		r.At = e.At.UTC()
+		return
+	}
+	r.Actor = cur.Write.Actor
+	if r.Actor == "" {
+		r.Actor = ActorUnknown
+	}
+	r.ActorKeyID = optional(cur.Write.ActorKeyID)
+	if r.ActorKeyID != nil {
+		r.ActorKeyName = &cur.Write.ActorKeyName
+	}
+	r.RequestID = optional(cur.Write.RequestID)
+	r.SourceIP = optional(cur.Write.SourceIP)
+	r.At = cur.UpdatedAt.UTC()
+	if r.At.IsZero() {
+		r.At = e.At.UTC()
+	}
 }

@@ -19,6 +19,21 @@ func (a *app) tenantsCommand() *cobra.Command {
 			return cmd.Help()
 		},
 	}
+	cmd.AddCommand(a.tenantsCreateCommand(), a.tenantsListCommand(),
+		a.tenantCommand("get", "Show a tenant", func(c *client.Client, cmd *cobra.Command, id string) (*client.Tenant, error) {
+			return c.GetTenant(cmd.Context(), id)
+		}),
+		a.tenantCommand("suspend", "Suspend a tenant: its keys are refused within seconds", func(c *client.Client, cmd *cobra.Command, id string) (*client.Tenant, error) {
+			return c.SuspendTenant(cmd.Context(), id)
+		}),
+		a.tenantCommand("resume", "Resume a suspended tenant", func(c *client.Client, cmd *cobra.Command, id string) (*client.Tenant, error) {
+			return c.ResumeTenant(cmd.Context(), id)
+		}))
+	return cmd
+}
+
+// tenantsCreateCommand is "keyward tenants create".
+func (a *app) tenantsCreateCommand() *cobra.Command {
 	var (
 		name string
 		sf   secretFlags
@@ -52,7 +67,11 @@ func (a *app) tenantsCommand() *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "the tenant's display name (required)")
 	_ = create.MarkFlagRequired("name")
 	addSecretFlags(create, &sf)
+	return create
+}
 
+// tenantsListCommand is "keyward tenants list".
+func (a *app) tenantsListCommand() *cobra.Command {
 	var limit int
 	list := &cobra.Command{
 		Use:   "list",
@@ -83,34 +102,25 @@ func (a *app) tenantsCommand() *cobra.Command {
 		},
 	}
 	list.Flags().IntVar(&limit, "limit", 50, "list at most this many tenants (0: all)")
+	return list
+}
 
-	one := func(use, short string, do func(*client.Client, *cobra.Command, string) (*client.Tenant, error)) *cobra.Command {
-		return &cobra.Command{
-			Use: use + " TENANT_ID", Short: short, Args: exactArgs(1, "one TENANT_ID"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := a.client()
-				if err != nil {
-					return err
-				}
-				t, err := do(c, cmd, args[0])
-				if err != nil {
-					return failed(err)
-				}
-				return a.printTenant(t)
-			},
-		}
+// tenantCommand is a "keyward tenants" command acting on one tenant by ID.
+func (a *app) tenantCommand(use, short string, do func(*client.Client, *cobra.Command, string) (*client.Tenant, error)) *cobra.Command {
+	return &cobra.Command{
+		Use: use + " TENANT_ID", Short: short, Args: exactArgs(1, "one TENANT_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			t, err := do(c, cmd, args[0])
+			if err != nil {
+				return failed(err)
+			}
+			return a.printTenant(t)
+		},
 	}
-	cmd.AddCommand(create, list,
-		one("get", "Show a tenant", func(c *client.Client, cmd *cobra.Command, id string) (*client.Tenant, error) {
-			return c.GetTenant(cmd.Context(), id)
-		}),
-		one("suspend", "Suspend a tenant: its keys are refused within seconds", func(c *client.Client, cmd *cobra.Command, id string) (*client.Tenant, error) {
-			return c.SuspendTenant(cmd.Context(), id)
-		}),
-		one("resume", "Resume a suspended tenant", func(c *client.Client, cmd *cobra.Command, id string) (*client.Tenant, error) {
-			return c.ResumeTenant(cmd.Context(), id)
-		}))
-	return cmd
 }
 
 func (a *app) printTenant(t *client.Tenant) error {
