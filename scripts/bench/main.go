@@ -22,7 +22,24 @@ import (
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
+// functions are the functions whose cold start is measured; sizes are
+// measured for every folder under functions/.
 var functions = []string{"authorizer", "verify", "create", "list", "edit", "revoke", "audit", "auditstream"}
+
+// allFunctions lists every function under root's functions/ folder.
+func allFunctions(root string) ([]string, error) {
+	dirs, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, d := range dirs {
+		if d.IsDir() {
+			names = append(names, d.Name())
+		}
+	}
+	return names, nil
+}
 
 type config struct {
 	coldRuns               int
@@ -84,11 +101,15 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 
 	if want("size") {
 		step("binary sizes (linux/arm64, make build flags)")
-		rs, links, err := bench.Sizes(ctx, root, dir, functions, 8<<20)
+		sized, err := allFunctions(root)
 		if err != nil {
 			return results, err
 		}
-		for _, fn := range functions {
+		rs, links, err := bench.Sizes(ctx, root, dir, sized, 8<<20)
+		if err != nil {
+			return results, err
+		}
+		for _, fn := range sized {
 			fmt.Printf("  %-11s links %v\n", fn, links[fn])
 		}
 		results = append(results, rs...)
