@@ -580,25 +580,49 @@ func (g *Gateway) integrate(w http.ResponseWriter, req *request) int {
 			return g.gatewayResponseStatus(w, req, "DEFAULT_5XX", http.StatusBadGateway, "Internal server error")
 		}
 	}
+	return writeIntegration(w, req.r.Method, integrationAnswer{
+		status: resp.StatusCode, multi: resp.MultiValueHeaders, single: resp.Headers, body: body,
+		requestIDHeader: "X-Amzn-Requestid", requestID: req.id,
+	})
+}
+
+// integrationAnswer is what a Lambda integration answered, as either
+// gateway kind passes it on to the client.
+type integrationAnswer struct {
+	status                     int
+	multi                      map[string][]string
+	single                     map[string]string
+	cookies                    []string
+	body                       []byte
+	requestIDHeader, requestID string
+}
+
+// writeIntegration writes an integration's answer: multi-value headers,
+// then single-value ones over them, then cookies; JSON unless the function
+// said otherwise; the gateway's request ID; no body for HEAD.
+func writeIntegration(w http.ResponseWriter, method string, a integrationAnswer) int {
 	h := w.Header()
-	for k, vs := range resp.MultiValueHeaders {
+	for k, vs := range a.multi {
 		for _, v := range vs {
 			h.Add(k, v)
 		}
 	}
-	for k, v := range resp.Headers {
+	for k, v := range a.single {
 		h.Set(k, v)
+	}
+	for _, c := range a.cookies {
+		h.Add("Set-Cookie", c)
 	}
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
 	}
-	h.Set("X-Amzn-Requestid", req.id)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(resp.StatusCode)
-	if req.r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+	h.Set(a.requestIDHeader, a.requestID)
+	h.Set("Content-Length", strconv.Itoa(len(a.body)))
+	w.WriteHeader(a.status)
+	if method != http.MethodHead {
+		_, _ = w.Write(a.body)
 	}
-	return resp.StatusCode
+	return a.status
 }
 
 // Response types' default status codes and x-amzn-ErrorType values.

@@ -327,28 +327,10 @@ func (g *Gateway) integrateV2(w http.ResponseWriter, req *request) int {
 			return v2Error(w, req, http.StatusInternalServerError, "Internal Server Error")
 		}
 	}
-	h := w.Header()
-	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
-	for k, v := range resp.Headers {
-		h.Set(k, v)
-	}
-	for _, c := range resp.Cookies {
-		h.Add("Set-Cookie", c)
-	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", "application/json")
-	}
-	h.Set("Apigw-Requestid", req.id)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(resp.StatusCode)
-	if req.r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
-	return resp.StatusCode
+	return writeIntegration(w, req.r.Method, integrationAnswer{
+		status: resp.StatusCode, multi: resp.MultiValueHeaders, single: resp.Headers, cookies: resp.Cookies, body: body,
+		requestIDHeader: "Apigw-Requestid", requestID: req.id,
+	})
 }
 
 // parseV2Response reads an integration's answer. With payload format 2.0,
