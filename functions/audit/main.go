@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/audit"
@@ -16,6 +15,7 @@ import (
 	"github.com/keyward/keyward/pkg/auditstore"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
@@ -24,7 +24,7 @@ func main() {
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	as := awsenv.Must(awsenv.ReadAuditTable(os.Getenv))
 	db := dynamodb.NewFromConfig(base.AWS)
-	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), dynamostore.New(db, s.Table), s.KMSKeyID)
+	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), dynamostore.New(db, s.Table), s.KMSKeyID)
 	svc := audit.NewService(auditstore.New(db, as.Table, 0), hasher)
 	router := apigw.NewRouter(base.Logger, auditapi.Routes(svc)...)
 	lambda.Start(router.Handle)

@@ -10,11 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/authorizer"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
@@ -24,7 +24,7 @@ func main() {
 	cfg := awsenv.Must(authorizer.ReadConfig(os.Getenv))
 	cfg.TokenPrefix = s.Service.TokenPrefix
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
-	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	hasher.Preload(context.Background()) // every request needs the pepper
 	a := authorizer.New(store, hasher, cfg, authorizer.WithLogger(base.Logger))
 	lambda.Start(a.HandleEvent) // REST (REQUEST) and HTTP API (payload 2.0) events

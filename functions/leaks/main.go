@@ -9,11 +9,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/leaks"
 )
@@ -24,7 +24,7 @@ func main() {
 	keys, perSecond, err := leaks.Settings(os.Getenv)
 	awsenv.Must(struct{}{}, err)
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
-	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	svc := apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store))
 	lambda.Start(leaks.New(keys, svc, nil, perSecond, base.Logger).Handle)
 }

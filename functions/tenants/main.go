@@ -9,12 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/tenantapi"
 )
@@ -23,7 +23,7 @@ func main() {
 	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
-	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	svc := apikey.NewService(store, hasher, s.Service)
 	router := apigw.NewRouter(base.Logger, tenantapi.Routes(svc)...)
 	lambda.Start(router.Handle)

@@ -8,13 +8,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/authorizer"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/verifyapi"
 )
@@ -24,7 +24,7 @@ func main() {
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	routes := awsenv.Must(routeScopes()) // whoami offers the protected APIs' scopes
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
-	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	hasher.Preload(context.Background()) // every verification needs the pepper
 	v := verifyapi.New(store, hasher, s.Service.TokenPrefix,
 		verifyapi.WithKeyTypes(s.Service.KeyTypes), verifyapi.WithRouteScopes(routes))

@@ -401,7 +401,7 @@ func TestColdContainerWithKMSDown(t *testing.T) {
 	s := newFaultStack(t)
 	for _, fa := range []keywardtest.Fault{keywardtest.Refuse, keywardtest.Throttle, keywardtest.Drop} {
 		t.Run(fa.String(), func(t *testing.T) {
-			cold := kmspepper.New(keywardtest.KMSClient(s.keys.KMS.URL, s.f.KMS), s.keys.Store, s.keys.KMS.KeyARN)
+			cold := kmspepper.New(keywardtest.FunctionKMS(s.keys.KMS.URL, s.f.KMS), s.keys.Store, s.keys.KMS.KeyARN)
 			s.wire(apikey.NewService(s.keys.Store, cold, apikey.Config{}))
 			s.f.Arm(keywardtest.Rule{Op: "Decrypt", Fault: fa})
 			defer s.f.Clear()

@@ -44,7 +44,7 @@ func TestFailsClosedUnderInjectedFaults(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			hasher := apikey.Hasher(s.hasher)
 			if c.cold {
-				hasher = kmspepper.New(keywardtest.KMSClient(s.kmsURL, f.KMS), faulty.Store, s.keyARN)
+				hasher = kmspepper.New(keywardtest.FunctionKMS(s.kmsURL, f.KMS), faulty.Store, s.keyARN)
 			}
 			a := authorizer.New(faulty.Store, hasher, defaultConfig(t), authorizer.WithClock(s.clock.Now), authorizer.WithLogger(s.log))
 			f.Arm(c.rule)

@@ -15,11 +15,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/authorizer"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
@@ -122,8 +122,8 @@ func newStack(t testing.TB, cfg authorizer.Config) *stack {
 	return s
 }
 
-func kmsClient(url string) *kms.Client {
-	return keywardtest.KMSClient(url, func(o *kms.Options) { o.RetryMaxAttempts = 1 })
+func kmsClient(url string) *kmsclient.Client {
+	return keywardtest.FunctionKMS(url, func(o *kmsclient.Options) { o.RetryMaxAttempts = 1 })
 }
 
 // newAuthorizer builds another authorizer (a fresh container) over the stack.

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
@@ -141,7 +141,7 @@ func TestLambdaConfigHonoursSDKEndpointVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
-	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	if _, err := hasher.EnsureCurrent(context.Background()); err != nil { // what bootstrap does first
 		t.Fatalf("create the pepper through the local endpoints: %v", err)
 	}
@@ -158,7 +158,7 @@ func TestLambdaConfigHonoursSDKEndpointVariables(t *testing.T) {
 		t.Fatalf("settings not applied: token prefix %q, type %q", iss.Token[:5], iss.Type)
 	}
 	// A second hasher (a new container) preloads the pepper and verifies.
-	h2 := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	h2 := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	h2.Preload(context.Background())
 	got, err := store.GetKey(context.Background(), iss.ID)
 	if err != nil || got.Name != "wired" {

@@ -20,10 +20,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/localkms"
 )
@@ -107,7 +107,7 @@ type countingKMS struct {
 	plaintexts   [][]byte
 }
 
-func (c *countingKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+func (c *countingKMS) GenerateDataKey(ctx context.Context, in *kmsclient.GenerateDataKeyInput) (*kmsclient.GenerateDataKeyOutput, error) {
 	c.generates.Add(1)
 	if c.onGenerate != nil {
 		c.onGenerate()
@@ -115,7 +115,7 @@ func (c *countingKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataK
 	if err := sleep(ctx, c.delay); err != nil {
 		return nil, err
 	}
-	out, err := c.KMS.GenerateDataKey(ctx, in, optFns...)
+	out, err := c.KMS.GenerateDataKey(ctx, in)
 	if err == nil {
 		c.mu.Lock()
 		c.plaintexts = append(c.plaintexts, bytes.Clone(out.Plaintext))
@@ -124,12 +124,18 @@ func (c *countingKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataK
 	return out, err
 }
 
-func (c *countingKMS) Decrypt(ctx context.Context, in *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+func (c *countingKMS) Decrypt(ctx context.Context, in *kmsclient.DecryptInput) (*kmsclient.DecryptOutput, error) {
 	c.decrypts.Add(1)
 	if err := sleep(ctx, c.decryptDelay); err != nil {
 		return nil, err
 	}
-	return c.KMS.Decrypt(ctx, in, optFns...)
+	return c.KMS.Decrypt(ctx, in)
+}
+
+// isInvalidCiphertext reports whether err holds KMS's InvalidCiphertextException.
+func isInvalidCiphertext(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "InvalidCiphertextException"
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -191,12 +197,12 @@ func (l *localKMS) down() {
 	l.stop = nil
 }
 
-// client returns a real SDK client for the server; it does not retry, so a
-// down server fails fast.
+// client returns the functions' KMS client (package kmsclient) for the
+// server; it does not retry, so a down server fails fast.
 func (l *localKMS) client() *countingKMS {
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret", "")}
-	c := kms.NewFromConfig(cfg, func(o *kms.Options) {
-		o.BaseEndpoint = aws.String("http://" + l.addr)
+	c := kmsclient.NewFromConfig(cfg, func(o *kmsclient.Options) {
+		o.BaseEndpoint = "http://" + l.addr
 		o.RetryMaxAttempts = 1
 	})
 	return &countingKMS{KMS: c}
@@ -207,8 +213,8 @@ func (l *localKMS) client() *countingKMS {
 // fake clock moves only when every goroutine waits on the test's own terms.
 func (l *localKMS) bubbleClient() *countingKMS {
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret", "")}
-	c := kms.NewFromConfig(cfg, func(o *kms.Options) {
-		o.BaseEndpoint = aws.String("http://kms.local")
+	c := kmsclient.NewFromConfig(cfg, func(o *kmsclient.Options) {
+		o.BaseEndpoint = "http://kms.local"
 		o.HTTPClient = &http.Client{Transport: inProcess{l.srv}}
 		o.RetryMaxAttempts = 1
 	})
@@ -883,16 +889,15 @@ func TestStoredRecordHoldsOnlyCiphertext(t *testing.T) {
 		}
 	})
 	t.Run("CiphertextDecryptsOnlyWithThePurposeContext", func(t *testing.T) {
-		dec, err := sdk.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: rec.Ciphertext, EncryptionContext: kmspepper.EncryptionContext()})
+		dec, err := sdk.Decrypt(ctx, &kmsclient.DecryptInput{CiphertextBlob: rec.Ciphertext, EncryptionContext: kmspepper.EncryptionContext()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(dec.Plaintext, pepper) {
 			t.Fatal("the ciphertext does not decrypt to the pepper")
 		}
-		_, err = sdk.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: rec.Ciphertext})
-		var invalid *types.InvalidCiphertextException
-		if !errors.As(err, &invalid) {
+		_, err = sdk.Decrypt(ctx, &kmsclient.DecryptInput{CiphertextBlob: rec.Ciphertext})
+		if !isInvalidCiphertext(err) {
 			t.Fatalf("Decrypt without context: err = %v, want InvalidCiphertextException", err)
 		}
 	})
@@ -1035,13 +1040,12 @@ func TestFailuresAreErrorsAndNotCached(t *testing.T) {
 			r.Ciphertext[len(r.Ciphertext)-1] ^= 1
 		})
 		_, err := kmspepper.New(l.client(), store, keyAlias).Hash(ctx, secret)
-		var invalid *types.InvalidCiphertextException
-		if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "decrypt pepper v1") {
+		if !isInvalidCiphertext(err) || !strings.Contains(err.Error(), "decrypt pepper v1") {
 			t.Fatalf("err = %v, want a wrapped InvalidCiphertextException", err)
 		}
 		k := l.client()
 		_, err = kmspepper.New(k, store, keyAlias).EnsureCurrent(ctx)
-		if !errors.As(err, &invalid) {
+		if !isInvalidCiphertext(err) {
 			t.Fatalf("EnsureCurrent: err = %v, want a wrapped InvalidCiphertextException", err)
 		}
 		if g := k.generates.Load(); g != 0 {

@@ -52,6 +52,7 @@ import (
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/kmspepper/kmssdk"
 	"github.com/keyward/keyward/pkg/workbench/localaws"
 	"github.com/keyward/keyward/pkg/workbench/localstate"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
@@ -209,7 +210,7 @@ func load(ctx context.Context) (*keys, error) {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table)
-	hasher := kmspepper.New(kms.NewFromConfig(cfg), store, s.KMSKeyID)
+	hasher := kmspepper.New(kmssdk.New(kms.NewFromConfig(cfg)), store, s.KMSKeyID)
 	return &keys{AWS: cfg, Hasher: hasher, Service: apikey.NewService(store, hasher, s.Service)}, nil
 }
 

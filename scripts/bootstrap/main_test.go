@@ -12,6 +12,7 @@ import (
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/kmspepper/kmssdk"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
@@ -98,7 +99,7 @@ func TestAddPepperVersionKeepsOldKeysWorking(t *testing.T) {
 	// A fresh container (as after a deploy) hashes new secrets with v2 and
 	// still verifies the key hashed with v1.
 	store := dynamostore.New(ddblocal.Client(ddblocaltest.Shared(t).Endpoint), tables["KeysTable"])
-	hasher := kmspepper.New(local.Client, store, local.KeyARN)
+	hasher := kmspepper.New(kmssdk.New(local.Client), store, local.KeyARN)
 	id, secret, err := apikey.ParseToken("kw", token)
 	if err != nil {
 		t.Fatal(err)

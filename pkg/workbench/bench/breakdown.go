@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 )
 
@@ -39,7 +39,7 @@ func (e *Env) Breakdown(ctx context.Context, keyID string, n int) ([]Result, err
 			return nil, err
 		}
 		store := dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table)
-		hasher := kmspepper.New(kms.NewFromConfig(cfg), dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table), s.KMSKeyID)
+		hasher := kmspepper.New(kmsclient.NewFromConfig(cfg), dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table), s.KMSKeyID)
 		times[0] = append(times[0], time.Since(t0))
 		lap := func(i int, f func() error) error {
 			t := time.Now()

@@ -64,7 +64,7 @@ func (e *Env) init() error {
 	}
 	e.DB = ddblocal.Client(e.Stack.DynamoDBURL)
 	e.Store = dynamostore.New(e.DB, e.Settings.Table)
-	e.Hasher = kmspepper.New(keywardtest.KMSClient(e.Stack.KMSURL), e.Store, e.Settings.KMSKeyID)
+	e.Hasher = kmspepper.New(keywardtest.FunctionKMS(e.Stack.KMSURL), e.Store, e.Settings.KMSKeyID)
 	e.Service = apikey.NewService(e.Store, e.Hasher, e.Settings.Service)
 	e.Audit = auditstore.New(e.DB, e.Stack.Tables["AuditTable"], 0)
 	tok, err := os.ReadFile(e.Stack.TokenFile)

@@ -48,7 +48,7 @@ func (e *Env) ScaleEnv(ctx context.Context, root string) (*Env, error) {
 	s := *e
 	s.Settings.Table = "BenchKeysTable"
 	s.Store = dynamostore.New(e.DB, s.Settings.Table)
-	s.Hasher = kmspepper.New(keywardtest.KMSClient(e.Stack.KMSURL), s.Store, s.Settings.KMSKeyID)
+	s.Hasher = kmspepper.New(keywardtest.FunctionKMS(e.Stack.KMSURL), s.Store, s.Settings.KMSKeyID)
 	if _, err := s.Hasher.EnsureCurrent(ctx); err != nil {
 		return nil, err
 	}

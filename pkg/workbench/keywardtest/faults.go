@@ -22,10 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
 )
@@ -166,8 +166,9 @@ func (f *Faults) DynamoDB(o *dynamodb.Options) {
 	o.Retryer = FastRetries()
 }
 
-// KMS points a KMS client at f, with FastRetries.
-func (f *Faults) KMS(o *kms.Options) {
+// KMS points a KMS client of the functions' (package kmsclient) at f, with
+// FastRetries.
+func (f *Faults) KMS(o *kmsclient.Options) {
 	o.HTTPClient = &http.Client{Transport: f}
 	o.Retryer = FastRetries()
 }
@@ -291,14 +292,15 @@ func freshToken(body []byte) []byte {
 }
 
 // WithFaults returns a stack over the same tables, KMS key and pepper whose
-// DynamoDB and KMS clients go through f (with FastRetries): its own store,
+// DynamoDB client and functions' KMS client (KMS.FunctionClient; KMS.Client
+// is s's, fault-free) go through f (with FastRetries): its own store,
 // hasher (the pepper loaded before it returns, so later calls reach KMS
 // only when a test makes them) and service, on s's clock and config.
 func (s *Stack) WithFaults(tb testing.TB, f *Faults) *Stack {
 	tb.Helper()
 	db := ddblocal.Client(s.Endpoint, f.DynamoDB)
 	store := dynamostore.New(db, s.Tables["KeysTable"])
-	kmsClient := KMSClient(s.KMS.URL, f.KMS)
+	kmsClient := FunctionKMS(s.KMS.URL, f.KMS)
 	hasher := kmspepper.New(kmsClient, store, s.KMS.KeyARN)
 	if _, err := hasher.Hash(context.Background(), []byte("load the pepper")); err != nil {
 		tb.Fatalf("keywardtest: load the pepper through the faulty clients: %v", err)
@@ -307,7 +309,7 @@ func (s *Stack) WithFaults(tb testing.TB, f *Faults) *Stack {
 	if s.Clock != nil {
 		opts = append(opts, apikey.WithClock(s.Clock.Now))
 	}
-	kmsCopy := &LocalKMS{Client: kmsClient, KeyARN: s.KMS.KeyARN, URL: s.KMS.URL, stop: s.KMS.Stop}
+	kmsCopy := &LocalKMS{Client: s.KMS.Client, FunctionClient: kmsClient, KeyARN: s.KMS.KeyARN, URL: s.KMS.URL, stop: s.KMS.Stop}
 	return &Stack{
 		Tables: s.Tables, Endpoint: s.Endpoint, DB: db, KMS: kmsCopy, Store: store, Hasher: hasher,
 		Service: apikey.NewService(store, hasher, s.Service.Config(), opts...),

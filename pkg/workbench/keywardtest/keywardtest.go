@@ -74,7 +74,7 @@ func Keys(tb testing.TB, opts ...Option) *Stack {
 	db := ddblocal.Client(endpoint)
 	k := StartKMS(tb)
 	store := dynamostore.New(db, tables["KeysTable"])
-	hasher := kmspepper.New(k.Client, store, k.KeyARN)
+	hasher := kmspepper.New(k.FunctionClient, store, k.KeyARN)
 	if _, err := hasher.EnsureCurrent(context.Background()); err != nil {
 		tb.Fatalf("keywardtest: create the pepper: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/workbench/localkms"
 
 	"github.com/keyward/keyward/pkg/workbench/localaws"
@@ -16,8 +17,11 @@ import (
 // LocalKMS is a pkg/localkms server on a loopback port holding one key.
 type LocalKMS struct {
 	Client *kms.Client // the real SDK client, pointed at URL
-	KeyARN string      // the key, alias "keyward"
-	URL    string      // the endpoint, for AWS_ENDPOINT_URL_KMS or KMSClient
+	// FunctionClient is the KMS client the functions use (package
+	// kmsclient), pointed at URL: what a hasher under test should use.
+	FunctionClient *kmsclient.Client
+	KeyARN         string // the key, alias "keyward"
+	URL            string // the endpoint, for AWS_ENDPOINT_URL_KMS or KMSClient
 
 	once sync.Once
 	stop func() error
@@ -40,7 +44,7 @@ func StartKMS(tb testing.TB) *LocalKMS {
 	if err != nil {
 		tb.Fatalf("keywardtest: start local KMS: %v", err)
 	}
-	k := &LocalKMS{Client: KMSClient(url), KeyARN: keyARN, URL: url, stop: stop}
+	k := &LocalKMS{Client: KMSClient(url), FunctionClient: FunctionKMS(url), KeyARN: keyARN, URL: url, stop: stop}
 	tb.Cleanup(func() { _ = k.Stop() })
 	return k
 }
@@ -50,6 +54,15 @@ func StartKMS(tb testing.TB) *LocalKMS {
 func (k *LocalKMS) Stop() error {
 	k.once.Do(func() { k.err = k.stop() })
 	return k.err
+}
+
+// FunctionKMS is the KMS client the functions use (package kmsclient) for
+// an endpoint at url, with static local credentials and optFns applied.
+func FunctionKMS(url string, optFns ...func(*kmsclient.Options)) *kmsclient.Client {
+	return kmsclient.New(kmsclient.Options{
+		Region: localaws.Region, BaseEndpoint: url,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	}, optFns...)
 }
 
 // KMSClient is the real SDK client for a KMS endpoint at url, with static

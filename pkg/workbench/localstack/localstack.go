@@ -40,13 +40,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/kmsclient"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/workbench/console"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
@@ -268,10 +267,10 @@ func keysEnv(envs map[string]map[string]string) map[string]string {
 // DynamoDB and KMS endpoints (local ones; credentials are dummies).
 func Service(s awsenv.Settings, ddbURL, kmsURL string) (*apikey.Service, *kmspepper.Hasher) {
 	store := dynamostore.New(ddblocal.Client(ddbURL), s.Table)
-	kmsClient := kms.New(kms.Options{
+	kmsClient := kmsclient.New(kmsclient.Options{
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint: aws.String(kmsURL),
+		BaseEndpoint: kmsURL,
 	})
 	hasher := kmspepper.New(kmsClient, store, s.KMSKeyID)
 	return apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store)), hasher
