@@ -9,7 +9,8 @@
 // AWS_SESSION_TOKEN), without the SDK's config package: no shared config or
 // credentials files, SSO, STS or IMDS are linked or consulted. Endpoints
 // follow the SDK's variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB,
-// AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_API_GATEWAY), which local runs set.
+// AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_API_GATEWAY), which local runs set,
+// and AWS_USE_FIPS_ENDPOINT=true selects the FIPS endpoints.
 package awsenv
 
 import (
@@ -189,7 +190,8 @@ func LoadBase(getenv func(string) string) (Base, error) {
 // AWSConfig is the AWS configuration of a Lambda function, from the
 // variables Lambda sets: the region (AWS_REGION, else AWS_DEFAULT_REGION)
 // and the execution role's credentials. Service endpoints follow the SDK's
-// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> variables.
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> variables and
+// AWS_USE_FIPS_ENDPOINT.
 func AWSConfig(getenv func(string) string) (aws.Config, error) {
 	region := strings.TrimSpace(getenv("AWS_REGION"))
 	if region == "" {
@@ -201,6 +203,9 @@ func AWSConfig(getenv func(string) string) (aws.Config, error) {
 	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if id == "" || secret == "" {
 		return aws.Config{}, fmt.Errorf("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+	}
+	if _, err := fipsSetting(getenv); err != nil {
+		return aws.Config{}, err
 	}
 	cfg := aws.Config{
 		Region:        region,
@@ -225,6 +230,26 @@ func (e endpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (stri
 	name := strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_"))
 	v := strings.TrimSpace(e("AWS_ENDPOINT_URL_" + name))
 	return v, v != "", nil
+}
+
+// GetUseFIPSEndpoint implements the SDK's UseFIPSEndpointProvider from
+// AWS_USE_FIPS_ENDPOINT (true or false; AWSConfig refuses anything else).
+func (e endpoints) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
+	state, err := fipsSetting(e)
+	return state, state != aws.FIPSEndpointStateUnset, err
+}
+
+func fipsSetting(getenv func(string) string) (aws.FIPSEndpointState, error) {
+	switch v := strings.TrimSpace(getenv("AWS_USE_FIPS_ENDPOINT")); strings.ToLower(v) {
+	case "":
+		return aws.FIPSEndpointStateUnset, nil
+	case "true":
+		return aws.FIPSEndpointStateEnabled, nil
+	case "false":
+		return aws.FIPSEndpointStateDisabled, nil
+	default:
+		return aws.FIPSEndpointStateUnset, fmt.Errorf("AWS_USE_FIPS_ENDPOINT %q must be true or false", v)
+	}
 }
 
 // Must returns v, or on err logs the reason (a configuration error, never a

@@ -109,6 +109,11 @@ func TestAWSConfig(t *testing.T) {
 			t.Fatalf("region %q, %v", cfg.Region, err)
 		}
 	})
+	t.Run("FIPSSettingMustBeTrueOrFalse", func(t *testing.T) {
+		if _, err := awsenv.AWSConfig(localEnv("", "", map[string]string{"AWS_USE_FIPS_ENDPOINT": "yes"})); err == nil || !strings.Contains(err.Error(), "AWS_USE_FIPS_ENDPOINT") {
+			t.Fatalf("err = %v, want one naming AWS_USE_FIPS_ENDPOINT", err)
+		}
+	})
 	t.Run("SessionTokenIsPassedOn", func(t *testing.T) {
 		cfg, err := awsenv.AWSConfig(localEnv("", "", map[string]string{"AWS_SESSION_TOKEN": "tok"}))
 		if err != nil {

@@ -165,14 +165,18 @@ func responseError(resp *http.Response, err error) error {
 // apiError decodes a KMS error answer: the code from the X-Amzn-ErrorType
 // header, else the body's "code" or "__type" (namespace and suffix after
 // '#' and ':' dropped), the message from the body's "message"/"Message".
-// An answer without either (a proxy's HTML page) is UnknownError.
-func apiError(resp *http.Response, body []byte) *smithy.GenericAPIError {
+// An empty answer is UnknownError; one that is not JSON (a proxy's HTML
+// page) a *smithy.DeserializationError, as from the SDK.
+func apiError(resp *http.Response, body []byte) error {
 	var info struct {
 		Code    string `json:"code"`
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}
-	_ = json.Unmarshal(body, &info) // encoding/json matches names case-insensitively: Code, Message too
+	// encoding/json matches names case-insensitively: Code, Message too.
+	if len(bytes.TrimSpace(body)) > 0 && json.Unmarshal(body, &info) != nil {
+		return &smithy.DeserializationError{Err: errors.New("failed to decode response body: not a KMS error")}
+	}
 	code := resp.Header.Get("X-Amzn-ErrorType")
 	for _, c := range []string{info.Code, info.Type, "UnknownError"} {
 		if code == "" {
