@@ -150,7 +150,7 @@ func apiCode(err error) string {
 }
 
 // TestNoFunctionLinksTheSDKKMSClient keeps the SDK's KMS client (about
-// 0.56 MiB) out of every Lambda binary: functions use this package.
+// 0.4 MiB) out of every Lambda binary: functions use this package.
 func TestNoFunctionLinksTheSDKKMSClient(t *testing.T) {
 	const sdkKMS = "github.com/aws/aws-sdk-go-v2/service/kms"
 	cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./functions/...")

@@ -25,7 +25,7 @@ import (
 
 // KMS is the part of KMS the Hasher uses. Unlike keyward's other client
 // interfaces it does not take the SDK's own types (service/kms): that client
-// costs every function binary about 0.56 MiB, so the functions use
+// costs every function binary about 0.4 MiB, so the functions use
 // *kmsclient.Client, whose small types these are, and tools holding an SDK
 // client wrap it with kmssdk.New.
 type KMS interface {
