@@ -23,6 +23,13 @@ import (
 // sdkServicePrefix starts the import path of every AWS SDK service package.
 const sdkServicePrefix = "github.com/aws/aws-sdk-go-v2/service/"
 
+// protocolClients are this module's packages that speak an AWS service's
+// wire protocol themselves, to keep the SDK's client out of the binaries:
+// their <Op>Input types name that service's operations, as the SDK's do.
+var protocolClients = map[string]string{
+	"github.com/keyward/keyward/pkg/kmsclient": "kms",
+}
+
 // Op is an AWS SDK operation: the SDK service package's name (dynamodb,
 // kms, apigateway, ...) and the operation (GetItem, Decrypt, ...).
 type Op struct {
@@ -83,7 +90,9 @@ func (s Site) String() string {
 //   - SDK operations: a reference to a method named Op that takes a
 //     *<service>.OpInput — a method of an SDK client or of one of our small
 //     interfaces holding SDK signatures — and SDK functions taking such an
-//     interface (paginators, waiters), in code reachable from main.
+//     interface (paginators, waiters), in code reachable from main. The
+//     OpInput types of protocolClients (pkg/kmsclient) count as their
+//     service's.
 //   - Reachability: from main, the package initialisers and init functions
 //     of every linked package of the module, following every reference to a
 //     function or method (calls, method values, functions passed as
@@ -589,6 +598,9 @@ func methodOp(name string, sig *types.Signature) (Op, bool) {
 			continue
 		}
 		if svc, ok := strings.CutPrefix(n.Obj().Pkg().Path(), sdkServicePrefix); ok && !strings.Contains(svc, "/") {
+			return Op{Service: svc, Name: name}, true
+		}
+		if svc, ok := protocolClients[n.Obj().Pkg().Path()]; ok {
 			return Op{Service: svc, Name: name}, true
 		}
 	}
