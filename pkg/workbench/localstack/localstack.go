@@ -52,6 +52,7 @@ import (
 	"github.com/keyward/keyward/pkg/workbench/gatewayemu"
 	"github.com/keyward/keyward/pkg/workbench/lambdaemu"
 
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/localstate"
 )
 
@@ -273,7 +274,7 @@ func Service(s awsenv.Settings, ddbURL, kmsURL string) (*apikey.Service, *kmspep
 		BaseEndpoint: kmsURL,
 	})
 	hasher := kmspepper.New(kmsClient, store, s.KMSKeyID)
-	return apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store)), hasher
+	return apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service, apikey.WithPolicies(store)), hasher
 }
 
 // State is what StateFile holds while a stack runs, for tools such as
