@@ -162,7 +162,8 @@ func RequireScope(c Caller, scope string) error {
 }
 
 // Create validates in and creates a key for the caller's tenant.
-// Errors: invalid_request, forbidden, name_taken.
+// Errors: invalid_request, unauthorized (the calling key is no longer
+// active), forbidden, name_taken, unavailable.
 func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued, error) {
 	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
