@@ -25,6 +25,6 @@ func main() {
 	awsenv.Must(struct{}{}, err)
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
-	svc := apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store))
+	svc := apikey.NewService(store, hasher, nil, s.Service, apikey.WithPolicies(store))
 	lambda.Start(leaks.New(keys, svc, nil, perSecond, base.Logger).Handle)
 }

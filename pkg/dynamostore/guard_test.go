@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
@@ -72,7 +73,7 @@ func (h *hooked) counts() (reads, txs int64) { return h.reads.Swap(0), h.txs.Swa
 func guardedService(st *stack) (*apikey.Service, *hooked) {
 	h := &hooked{Client: st.db}
 	store := dynamostore.New(h, st.table)
-	return apikey.NewService(store, st.hasher, apikey.Config{}, apikey.WithPolicies(store), apikey.WithClock(st.clock.Now)), h
+	return apikey.NewService(store, st.hasher, unicoderules.Rules{}, apikey.Config{}, apikey.WithPolicies(store), apikey.WithClock(st.clock.Now)), h
 }
 
 // assertNoKeyNamed fails if the tenant holds a key named name.
@@ -316,7 +317,7 @@ func TestACreateWhoseChecksAreContendedStillCreatesOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "contended " + tt.name
-			fs.f.Arm(keywardtest.Rule{Op: "TransactWriteItems", Body: apikey.NameKey(name), Times: tt.conflicts, Fault: keywardtest.TransactionConflict})
+			fs.f.Arm(keywardtest.Rule{Op: "TransactWriteItems", Body: unicoderules.NameKey(name), Times: tt.conflicts, Fault: keywardtest.TransactionConflict})
 			defer fs.f.Clear()
 			before := fs.keys.Scan(t)
 			iss, err := fs.svc.Create(ctx, fs.admin, apikey.CreateInput{Name: name, Scopes: []string{"recordings:read"}})
