@@ -17,15 +17,21 @@ type ColdCase struct {
 	Check func(Answer) error
 	// Slack is the target: first answer ≤ floor's + Slack.
 	Slack time.Duration
+	// After reports exec → next event too, for a function that works after
+	// answering.
+	After bool
 }
 
 // ColdRun is one exec → first answer.
 type ColdRun struct {
 	Ready time.Duration // exec → first GET /next
 	First time.Duration // exec → first answer
+	Ended time.Duration // exec → second GET /next: the work after the answer done
 }
 
-// Cold execs bin, invokes it once with event, and stops it.
+// Cold execs bin, invokes it once with event, waits for it to ask for the
+// next event (as Lambda does before it may freeze the process, so work a
+// function does after answering is not cut short), and stops it.
 func Cold(ctx context.Context, bin string, env []string, event []byte) (ColdRun, Answer, error) {
 	p, err := StartProc(bin, env)
 	if err != nil {
@@ -38,7 +44,11 @@ func Cold(ctx context.Context, bin string, env []string, event []byte) (ColdRun,
 	if err != nil {
 		return ColdRun{}, a, err
 	}
-	return ColdRun{Ready: p.RT.ReadyAt().Sub(p.Started), First: a.At.Sub(p.Started)}, a, nil
+	ended, err := p.RT.Ended(ctx)
+	if err != nil {
+		return ColdRun{}, a, err
+	}
+	return ColdRun{Ready: p.RT.ReadyAt().Sub(p.Started), First: a.At.Sub(p.Started), Ended: ended.Sub(p.Started)}, a, nil
 }
 
 // ColdStart runs c and the floor n times each, alternating which goes
@@ -76,24 +86,28 @@ func ColdStart(ctx context.Context, floorBin string, c ColdCase, n int) ([]Resul
 			cr = append(cr, r)
 		}
 	}
-	pick := func(rs []ColdRun, first bool) []time.Duration {
+	pick := func(rs []ColdRun, f func(ColdRun) time.Duration) time.Duration {
 		var ds []time.Duration
 		for _, r := range rs {
-			if first {
-				ds = append(ds, r.First)
-			} else {
-				ds = append(ds, r.Ready)
-			}
+			ds = append(ds, f(r))
 		}
-		return ds
+		return Median(ds)
 	}
-	cf, ff := Median(pick(cr, true)), Median(pick(fr, true))
-	crd, frd := Median(pick(cr, false)), Median(pick(fr, false))
-	return []Result{
+	first := func(r ColdRun) time.Duration { return r.First }
+	ready := func(r ColdRun) time.Duration { return r.Ready }
+	ended := func(r ColdRun) time.Duration { return r.Ended }
+	cf, ff := pick(cr, first), pick(fr, first)
+	crd, frd := pick(cr, ready), pick(fr, ready)
+	out := []Result{
 		{Name: "cold start " + c.Name + " (exec→answer)", Figure: Ms(cf), Floor: Ms(ff), Ratio: ratio(cf, ff),
 			Target: "≤ floor+" + Ms(c.Slack), Pass: cf <= ff+c.Slack},
 		{Name: "cold start " + c.Name + " (exec→ready)", Figure: Ms(crd), Floor: Ms(frd), Ratio: ratio(crd, frd)},
-	}, nil
+	}
+	if c.After {
+		ce, fe := pick(cr, ended), pick(fr, ended)
+		out = append(out, Result{Name: "cold start " + c.Name + " (exec→next event)", Figure: Ms(ce), Floor: Ms(fe), Ratio: ratio(ce, fe)})
+	}
+	return out, nil
 }
 
 func ratio(a, b time.Duration) float64 {

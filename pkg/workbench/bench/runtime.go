@@ -27,6 +27,9 @@ type Runtime struct {
 	readyMu sync.Mutex
 	readyAt time.Time
 	ready   chan struct{} // closed at the first GET /next
+	nexts   int           // GET /next requests so far
+	againAt time.Time     // the second GET /next: the first invocation ended
+	again   chan struct{} // closed then
 
 	mu    sync.Mutex
 	calls map[string]*call
@@ -48,7 +51,7 @@ func NewRuntime() (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{ln: ln, work: make(chan *call, 1), ready: make(chan struct{}), calls: map[string]*call{}}
+	rt := &Runtime{ln: ln, work: make(chan *call, 1), ready: make(chan struct{}), again: make(chan struct{}), calls: map[string]*call{}}
 	rt.srv = &http.Server{Handler: http.HandlerFunc(rt.serve), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = rt.srv.Serve(ln) }()
 	return rt, nil
@@ -67,6 +70,20 @@ func (rt *Runtime) ReadyAt() time.Time {
 	return rt.readyAt
 }
 
+// Ended waits (until ctx ends) for the process to ask for its second event,
+// which ends its first invocation (Lambda may freeze the process from
+// then on), and returns when it asked.
+func (rt *Runtime) Ended(ctx context.Context) (time.Time, error) {
+	select {
+	case <-rt.again:
+	case <-ctx.Done():
+		return time.Time{}, fmt.Errorf("the process did not ask for its next event: %w", ctx.Err())
+	}
+	rt.readyMu.Lock()
+	defer rt.readyMu.Unlock()
+	return rt.againAt, nil
+}
+
 const base = "/2018-06-01/runtime/"
 
 func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
@@ -74,9 +91,13 @@ func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && p == "invocation/next":
 		rt.readyMu.Lock()
-		if rt.readyAt.IsZero() {
+		switch rt.nexts++; rt.nexts {
+		case 1:
 			rt.readyAt = time.Now()
 			close(rt.ready)
+		case 2:
+			rt.againAt = time.Now()
+			close(rt.again)
 		}
 		rt.readyMu.Unlock()
 		select {
