@@ -27,15 +27,15 @@ func TestColdRunOfTheFloor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, a, err := bench.Cold(context.Background(), bin, nil, []byte(`{}`))
+	r, a, err := bench.Cold(context.Background(), bin, nil, []byte(`{}`), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Failed || string(a.Payload) != `"hello"` {
 		t.Fatalf("answer %s (failed %v)", a.Payload, a.Failed)
 	}
-	if r.Ready <= 0 || r.First < r.Ready || r.Ended < r.First {
-		t.Fatalf("ready %v, first answer %v, next event %v: want 0 < ready ≤ first ≤ next", r.Ready, r.First, r.Ended)
+	if r.Ready <= 0 || r.First < r.Ready || r.Ended < r.First || r.Warm <= 0 {
+		t.Fatalf("ready %v, first answer %v, next event %v, warm run %v: want 0 < ready ≤ first ≤ next, warm > 0", r.Ready, r.First, r.Ended, r.Warm)
 	}
 }
 

@@ -20,6 +20,11 @@ type ColdCase struct {
 	// After reports exec → next event too, for a function that works after
 	// answering.
 	After bool
+	// Warm is for a job whose own work dwarfs a start (a scheduled run of
+	// many Queries): each run invokes the process a second time with the
+	// same event, and the target is floor + that warm run + Slack, so it
+	// holds the start's cost, not the job's. The plain figure is reported.
+	Warm bool
 }
 
 // ColdRun is one exec → first answer.
@@ -27,12 +32,14 @@ type ColdRun struct {
 	Ready time.Duration // exec → first GET /next
 	First time.Duration // exec → first answer
 	Ended time.Duration // exec → second GET /next: the work after the answer done
+	Warm  time.Duration // a second invocation with the same event: event → answer (Cold's again)
 }
 
 // Cold execs bin, invokes it once with event, waits for it to ask for the
 // next event (as Lambda does before it may freeze the process, so work a
-// function does after answering is not cut short), and stops it.
-func Cold(ctx context.Context, bin string, env []string, event []byte) (ColdRun, Answer, error) {
+// function does after answering is not cut short) and, when again is set,
+// invokes it a second time with the same event; then it stops it.
+func Cold(ctx context.Context, bin string, env []string, event []byte, again bool) (ColdRun, Answer, error) {
 	p, err := StartProc(bin, env)
 	if err != nil {
 		return ColdRun{}, Answer{}, err
@@ -48,7 +55,15 @@ func Cold(ctx context.Context, bin string, env []string, event []byte) (ColdRun,
 	if err != nil {
 		return ColdRun{}, a, err
 	}
-	return ColdRun{Ready: p.RT.ReadyAt().Sub(p.Started), First: a.At.Sub(p.Started), Ended: ended.Sub(p.Started)}, a, nil
+	r := ColdRun{Ready: p.RT.ReadyAt().Sub(p.Started), First: a.At.Sub(p.Started), Ended: ended.Sub(p.Started)}
+	if again {
+		w, err := p.Invoke(ctx, event)
+		if err != nil {
+			return ColdRun{}, a, fmt.Errorf("warm run: %w", err)
+		}
+		r.Warm = w.At.Sub(w.Sent)
+	}
+	return r, a, nil
 }
 
 // ColdStart runs c and the floor n times each, alternating which goes
@@ -63,7 +78,7 @@ func ColdStart(ctx context.Context, floorBin string, c ColdCase, n int) ([]Resul
 		}
 		for _, isCase := range order {
 			if !isCase {
-				r, _, err := Cold(ctx, floorBin, nil, []byte(`{}`))
+				r, _, err := Cold(ctx, floorBin, nil, []byte(`{}`), false)
 				if err != nil {
 					return nil, fmt.Errorf("floor: %w", err)
 				}
@@ -74,7 +89,7 @@ func ColdStart(ctx context.Context, floorBin string, c ColdCase, n int) ([]Resul
 			if err != nil {
 				return nil, fmt.Errorf("%s event: %w", c.Name, err)
 			}
-			r, a, err := Cold(ctx, c.Bin, c.Env, ev)
+			r, a, err := Cold(ctx, c.Bin, c.Env, ev, c.Warm)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.Name, err)
 			}
@@ -102,6 +117,13 @@ func ColdStart(ctx context.Context, floorBin string, c ColdCase, n int) ([]Resul
 		{Name: "cold start " + c.Name + " (exec→answer)", Figure: Ms(cf), Floor: Ms(ff), Ratio: ratio(cf, ff),
 			Target: "≤ floor+" + Ms(c.Slack), Pass: cf <= ff+c.Slack},
 		{Name: "cold start " + c.Name + " (exec→ready)", Figure: Ms(crd), Floor: Ms(frd), Ratio: ratio(crd, frd)},
+	}
+	if c.Warm {
+		wf := ff + pick(cr, func(r ColdRun) time.Duration { return r.Warm })
+		plain := out[0]
+		plain.Target, plain.Pass = "", false
+		out = []Result{{Name: "cold start " + c.Name + " (exec→answer, floor + warm run)", Figure: Ms(cf), Floor: Ms(wf), Ratio: ratio(cf, wf),
+			Target: "≤ floor+" + Ms(c.Slack), Pass: cf <= wf+c.Slack}, plain, out[1]}
 	}
 	if c.After {
 		ce, fe := pick(cr, ended), pick(fr, ended)

@@ -41,6 +41,7 @@ type call struct {
 	payload []byte
 	answer  []byte
 	failed  bool
+	sent    time.Time // handed to the process
 	at      time.Time
 	done    chan struct{}
 }
@@ -107,6 +108,9 @@ func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
 			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10))
 			h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:bench")
 			h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+			rt.mu.Lock()
+			c.sent = time.Now()
+			rt.mu.Unlock()
 			_, _ = w.Write(c.payload)
 		case <-r.Context().Done():
 		}
@@ -135,6 +139,7 @@ func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
 type Answer struct {
 	Payload []byte
 	Failed  bool      // the function returned an error
+	Sent    time.Time // when the event was handed to the process
 	At      time.Time // when the answer arrived
 }
 
@@ -152,7 +157,10 @@ func (rt *Runtime) Invoke(ctx context.Context, payload []byte) (Answer, error) {
 	}
 	select {
 	case <-c.done:
-		return Answer{Payload: c.answer, Failed: c.failed, At: c.at}, nil
+		rt.mu.Lock()
+		sent := c.sent
+		rt.mu.Unlock()
+		return Answer{Payload: c.answer, Failed: c.failed, Sent: sent, At: c.at}, nil
 	case <-ctx.Done():
 		return Answer{}, ctx.Err()
 	}
