@@ -45,6 +45,13 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 	out := LeakOutcome{TruePositive: true}
 	c := Caller{TenantID: stored.TenantID, KeyID: ActorLeakReport}
 	leak := &Leak{ReportedAt: now, URL: truncateRunes(url, 2048), Source: truncateRunes(source, 64)}
+	// The tenant's policy (what to do next) is read beside the flag's write.
+	type policyRead struct {
+		p   Policy
+		err error
+	}
+	policy := make(chan policyRead, 1)
+	go func() { p, err := s.policyFor(ctx, stored.TenantID); policy <- policyRead{p, err} }()
 	k, err := s.mutate(ctx, c, keyID, nil, func(prev, next *StoredKey, _ time.Time) error {
 		if prev.Leak != nil {
 			return errUnchanged // reported before: the first report stands
@@ -52,6 +59,7 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 		next.Leak = leak
 		return nil
 	})
+	pr := <-policy
 	if err != nil {
 		return LeakOutcome{}, err
 	}
@@ -59,7 +67,7 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 	if k.Status == StatusRevoked {
 		return out, nil
 	}
-	pol, err := s.policyFor(ctx, stored.TenantID)
+	pol, err := pr.p, pr.err
 	if err != nil {
 		return LeakOutcome{}, err
 	}

@@ -191,19 +191,23 @@ func hostBinaries(ctx context.Context, root, dir string) (map[string]string, err
 	return bins, nil
 }
 
-// coldStarts measures every function's cold start beside the floor, then
-// the authorizer's cold path step by step.
+// coldStarts measures every function's cold start (or those of only, a
+// comma-separated list) beside the floor, after one untimed run of each
+// that warms the stack, then the authorizer's cold path step by step.
 func coldStarts(ctx context.Context, env *bench.Env, bins map[string]string, root string, runs int, only string) ([]bench.Result, error) {
 	cases, stop, err := env.ColdCases(ctx, bins, root, runs)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
+	if only != "" {
+		cases = slices.DeleteFunc(cases, func(cc bench.ColdCase) bool { return !slices.Contains(strings.Split(only, ","), cc.Name) })
+	}
+	if err := bench.WarmUp(ctx, cases, runs); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
 	var results []bench.Result
 	for _, cc := range cases {
-		if only != "" && !slices.Contains(strings.Split(only, ","), cc.Name) {
-			continue
-		}
 		rs, err := bench.ColdStart(ctx, bins["floor"], cc, runs)
 		if err != nil {
 			return results, err

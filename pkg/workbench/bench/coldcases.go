@@ -62,8 +62,9 @@ type coldFixtures struct {
 // ColdCases are the cold-start cases of every function, each invoked with
 // the kind of input it really gets (an API Gateway proxy or authorizer
 // event, a stream batch, a scheduled event) and a request that succeeds.
-// Keys the requests need are created first. Call stop when the runs are
-// over (it stops the leak reports' signing-keys server).
+// Keys the requests need are created first, for runs runs and one more
+// (Event(runs), for WarmUp). Call stop when the runs are over (it stops the
+// leak reports' signing-keys server).
 func (e *Env) ColdCases(ctx context.Context, bins map[string]string, root string, runs int) (cases []ColdCase, stop func(), err error) {
 	dirs, err := Functions(root)
 	if err != nil {
@@ -147,7 +148,7 @@ func (e *Env) coldFixtures(ctx context.Context, root string, runs int) (*coldFix
 	if f.probe, err = mk("probe", 0); err != nil {
 		return nil, nil, err
 	}
-	for i := range runs {
+	for i := range runs + 1 { // the last for the warm-up round
 		v, err := mk("revoke", i)
 		if err != nil {
 			return nil, nil, err

@@ -132,6 +132,29 @@ func ColdStart(ctx context.Context, floorBin string, c ColdCase, n int) ([]Resul
 	return out, nil
 }
 
+// WarmUp runs every case once, untimed, with its event of run runs (the
+// one ColdCases makes beyond the timed runs), checking its answer. It warms
+// the stack (DynamoDB Local's JIT, the local KMS), never a function, so the
+// first function measured is not charged for it; real services are warm.
+func WarmUp(ctx context.Context, cases []ColdCase, runs int) error {
+	for _, c := range cases {
+		ev, err := c.Event(runs)
+		if err != nil {
+			return fmt.Errorf("%s event: %w", c.Name, err)
+		}
+		_, a, err := Cold(ctx, c.Bin, c.Env, ev, false)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if c.Check != nil {
+			if err := c.Check(a); err != nil {
+				return fmt.Errorf("%s answered wrongly: %w", c.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
 func ratio(a, b time.Duration) float64 {
 	if b <= 0 {
 		return 0
