@@ -16,6 +16,7 @@ import (
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 func main() {
@@ -23,7 +24,7 @@ func main() {
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
-	svc := apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store))
+	svc := apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service, apikey.WithPolicies(store))
 	router := apigw.NewRouter(base.Logger, adminapi.EditRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

@@ -27,6 +27,6 @@ func main() {
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	hasher.Preload(context.Background()) // every report's tokens are checked with the pepper
-	svc := apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store))
+	svc := apikey.NewService(store, hasher, nil, s.Service, apikey.WithPolicies(store))
 	lambda.Start(leaks.New(keys, svc, nil, perSecond, base.Logger).Handle)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 func main() {
@@ -22,7 +23,7 @@ func main() {
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
-	svc := apikey.NewService(store, hasher, s.Service)
+	svc := apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service)
 	router := apigw.NewRouter(base.Logger, adminapi.ListRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

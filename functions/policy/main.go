@@ -20,7 +20,7 @@ func main() {
 	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
-	svc := apikey.NewService(store, nil, s.Service, apikey.WithPolicies(store))
+	svc := apikey.NewService(store, nil, nil, s.Service, apikey.WithPolicies(store))
 	router := apigw.NewRouter(base.Logger, adminapi.PolicyRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

@@ -23,7 +23,7 @@ func main() {
 	base := awsenv.Must(awsenv.LoadBase(os.Getenv))
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
-	svc := apikey.NewService(store, noPepper{}, s.Service)
+	svc := apikey.NewService(store, noPepper{}, nil, s.Service)
 	router := apigw.NewRouter(base.Logger, adminapi.RevokeRoutes(svc)...)
 	lambda.Start(router.Handle)
 }

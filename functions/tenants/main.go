@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
 	"github.com/keyward/keyward/pkg/tenantapi"
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 func main() {
@@ -24,7 +25,7 @@ func main() {
 	s := awsenv.Must(awsenv.ReadSettings(os.Getenv))
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(base.AWS), store, s.KMSKeyID)
-	svc := apikey.NewService(store, hasher, s.Service)
+	svc := apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service)
 	router := apigw.NewRouter(base.Logger, tenantapi.Routes(svc)...)
 	lambda.Start(router.Handle)
 }

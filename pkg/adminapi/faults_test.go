@@ -16,6 +16,7 @@ import (
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
@@ -124,7 +125,7 @@ var writeOps = []writeOp{
 		request: func(s *faultStack, t *testing.T) (req, string, *apikey.Issued) {
 			s.seq++
 			name := fmt.Sprintf("created %d", s.seq)
-			return req{method: "POST", resource: adminapi.ResourceKeys, body: map[string]any{"name": name, "scopes": []string{"recordings:read"}}}, apikey.NameKey(name), nil
+			return req{method: "POST", resource: adminapi.ResourceKeys, body: map[string]any{"name": name, "scopes": []string{"recordings:read"}}}, unicoderules.NameKey(name), nil
 		},
 		check: func(s *faultStack, t *testing.T, r response, _ *apikey.Issued) {
 			id, _ := r.body["id"].(string)
@@ -402,7 +403,7 @@ func TestColdContainerWithKMSDown(t *testing.T) {
 	for _, fa := range []keywardtest.Fault{keywardtest.Refuse, keywardtest.Throttle, keywardtest.Drop} {
 		t.Run(fa.String(), func(t *testing.T) {
 			cold := kmspepper.New(keywardtest.KMSClient(s.keys.KMS.URL, s.f.KMS), s.keys.Store, s.keys.KMS.KeyARN)
-			s.wire(apikey.NewService(s.keys.Store, cold, apikey.Config{}))
+			s.wire(apikey.NewService(s.keys.Store, cold, unicoderules.Rules{}, apikey.Config{}))
 			s.f.Arm(keywardtest.Rule{Op: "Decrypt", Fault: fa})
 			defer s.f.Clear()
 			before := s.keys.Scan(t)

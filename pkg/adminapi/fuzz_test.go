@@ -23,6 +23,7 @@ import (
 	"github.com/keyward/keyward/pkg/adminapi"
 	"github.com/keyward/keyward/pkg/apigw"
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 // The fuzz targets run the real routers and the real key service over
@@ -76,7 +77,7 @@ func newMemStore(keys ...*apikey.StoredKey) *memStore {
 
 func (s *memStore) nameTaken(k *apikey.StoredKey) bool {
 	for _, o := range s.keys {
-		if o.ID != k.ID && o.TenantID == k.TenantID && o.Status == apikey.StatusActive && apikey.NameKey(o.Name) == apikey.NameKey(k.Name) {
+		if o.ID != k.ID && o.TenantID == k.TenantID && o.Status == apikey.StatusActive && unicoderules.NameKey(o.Name) == unicoderules.NameKey(k.Name) {
 			return true
 		}
 	}
@@ -170,7 +171,7 @@ type fuzzRig struct {
 func newFuzzRig(t *testing.T, routes func(*apikey.Service) []apigw.Route, extra ...*apikey.StoredKey) fuzzRig {
 	t.Helper()
 	store := newMemStore(append(fuzzCallers(), extra...)...)
-	svc := apikey.NewService(store, memHasher{}, apikey.Config{}, apikey.WithClock(func() time.Time { return fuzzNow }))
+	svc := apikey.NewService(store, memHasher{}, unicoderules.Rules{}, apikey.Config{}, apikey.WithClock(func() time.Time { return fuzzNow }))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return fuzzRig{store: store, router: apigw.NewRouter(log, routes(svc)...)}
 }
@@ -280,7 +281,7 @@ func checkKeyLimits(t *testing.T, k apikey.Key, caller *apikey.StoredKey) {
 	if k.TenantID != caller.TenantID || !apikey.ValidKeyID(k.ID) || k.Status != apikey.StatusActive || k.IsDefault {
 		fail("tenant %q, status %q, default %v", k.TenantID, k.Status, k.IsDefault)
 	}
-	if n := utf8.RuneCountInString(k.Name); n < 1 || n > apikey.MaxNameLen || badText(k.Name, false) || k.Name != strings.TrimSpace(k.Name) || apikey.NameKey(k.Name) == "" {
+	if n := utf8.RuneCountInString(k.Name); n < 1 || n > apikey.MaxNameLen || badText(k.Name, false) || k.Name != strings.TrimSpace(k.Name) || unicoderules.NameKey(k.Name) == "" {
 		fail("name %+q", k.Name)
 	}
 	if utf8.RuneCountInString(k.Description) > apikey.MaxDescriptionLen || badText(k.Description, true) {

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/net/idna"
 )
 
 // Allow-list refusals, as the authorizer logs them.
@@ -132,23 +130,37 @@ func parseCIDR(s string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-// NormalizeOrigin checks an origin pattern, https://host[:port] or *.suffix,
-// and returns its canonical form: lower case, an internationalised host in
-// punycode, no :443.
+// NormalizeOrigin checks a stored origin pattern, https://host[:port] or
+// *.suffix, and returns its canonical form: lower case, no :443. Hosts must
+// be ASCII, as stored patterns are (create and edit convert internationalised
+// hosts to punycode first).
 func NormalizeOrigin(s string) (string, bool) {
-	p, ok := parseOriginPattern(s)
+	return normalizeOrigin(s, nil)
+}
+
+// normalizeOrigin is NormalizeOrigin with toASCII converting a non-ASCII host
+// (nil refuses one).
+func normalizeOrigin(s string, toASCII func(string) (string, bool)) (string, bool) {
+	p, ok := parseOriginPatternWith(s, toASCII)
 	if !ok {
 		return "", false
 	}
 	return p.String(), true
 }
 
-// parseOriginPattern reads a stored or submitted origin pattern. An exact
-// pattern is an origin only: no user info, path, query or fragment.
+// parseOriginPattern reads a stored origin pattern, whose host is ASCII.
 func parseOriginPattern(s string) (originPattern, bool) {
+	return parseOriginPatternWith(s, nil)
+}
+
+// parseOriginPatternWith reads a stored or submitted origin pattern; toASCII
+// converts a non-ASCII host (nil refuses one). An exact pattern is an origin
+// only: no user info, path, query or fragment. Submitted and stored patterns
+// go through this one parse, so what is accepted is exactly what is matched.
+func parseOriginPatternWith(s string, toASCII func(string) (string, bool)) (originPattern, bool) {
 	s = strings.TrimSpace(s)
 	if suffix, ok := strings.CutPrefix(s, "*."); ok {
-		host, ok := patternHost(suffix)
+		host, ok := patternHost(suffix, toASCII)
 		return originPattern{host: host, wildcard: true}, ok && strings.Contains(host, ".")
 	}
 	u, err := url.Parse(s)
@@ -156,7 +168,7 @@ func parseOriginPattern(s string) (originPattern, bool) {
 		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(u.Host, ":") {
 		return originPattern{}, false
 	}
-	host, ok := patternHost(u.Hostname())
+	host, ok := patternHost(u.Hostname(), toASCII)
 	if !ok {
 		return originPattern{}, false
 	}
@@ -173,11 +185,14 @@ func parseOriginPattern(s string) (originPattern, bool) {
 
 // patternHost is a pattern's host in canonical form: lower-case letters,
 // digits and hyphens in dot-separated labels, no trailing dot. A name with
-// non-ASCII letters is converted to punycode first (IDNA lookup rules).
-func patternHost(h string) (string, bool) {
+// non-ASCII letters is converted by toASCII first (nil refuses it).
+func patternHost(h string, toASCII func(string) (string, bool)) (string, bool) {
 	if !isASCII(h) {
-		a, err := idna.Lookup.ToASCII(h)
-		if err != nil {
+		if toASCII == nil {
+			return "", false
+		}
+		a, ok := toASCII(h)
+		if !ok {
 			return "", false
 		}
 		h = a

@@ -51,15 +51,15 @@ func FuzzAllowList(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, ips, origins string, r uint64) {
 		in := AllowList{IPs: fuzzList(ips, MaxCIDRs+2), Origins: fuzzList(origins, MaxOrigins+2)}
-		n, err := normalizeAllowList(in)
+		n, err := normalizeAllowList(text, in)
 		if err != nil {
 			e, ok := AsError(err)
 			if !ok || e.Code != ECodeInvalid || !strings.HasPrefix(e.Field, "allowList.") {
-				t.Fatalf("normalizeAllowList(%q) err = %v, want invalid_request naming an allowList entry", in, err)
+				t.Fatalf("normalizeAllowList(text, %q) err = %v, want invalid_request naming an allowList entry", in, err)
 			}
 			return
 		}
-		again, err := normalizeAllowList(n)
+		again, err := normalizeAllowList(text, n)
 		if err != nil || !slices.Equal(again.IPs, n.IPs) || !slices.Equal(again.Origins, n.Origins) {
 			t.Fatalf("not idempotent: %q -> %q -> %q (%v)", in, n, again, err)
 		}
@@ -112,8 +112,8 @@ func FuzzAllowListWithin(f *testing.F) {
 		f.Add(s[0], s[1], s[2], s[3], uint64(7))
 	}
 	f.Fuzz(func(t *testing.T, callerIPs, newIPs, callerOrigins, newOrigins string, r uint64) {
-		caller, err1 := normalizeAllowList(AllowList{IPs: fuzzList(callerIPs, 8), Origins: fuzzList(callerOrigins, 8)})
-		n, err2 := normalizeAllowList(AllowList{IPs: fuzzList(newIPs, 8), Origins: fuzzList(newOrigins, 8)})
+		caller, err1 := normalizeAllowList(text, AllowList{IPs: fuzzList(callerIPs, 8), Origins: fuzzList(callerOrigins, 8)})
+		n, err2 := normalizeAllowList(text, AllowList{IPs: fuzzList(newIPs, 8), Origins: fuzzList(newOrigins, 8)})
 		if err1 != nil || err2 != nil {
 			return
 		}

@@ -31,7 +31,7 @@ func TestAllowListContainment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := normalizeAllowList(tt.a)
+			n, err := normalizeAllowList(text, tt.a)
 			if err != nil {
 				t.Fatal(err)
 			}

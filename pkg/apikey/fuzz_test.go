@@ -24,37 +24,37 @@ func FuzzNameKey(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		k := NameKey(name)
-		if k2 := NameKey(k); k2 != k {
+		k := text.NameKey(name)
+		if k2 := text.NameKey(k); k2 != k {
 			t.Fatalf("NameKey not idempotent: %+q -> %+q -> %+q", name, k, k2)
 		}
-		if NameKey(name) != k {
-			t.Fatalf("NameKey(%+q) is not deterministic", name)
+		if text.NameKey(name) != k {
+			t.Fatalf("text.NameKey(%+q) is not deterministic", name)
 		}
-		display, err := validateName(name)
+		display, err := validateName(text, name)
 		if err != nil {
 			e, ok := AsError(err)
 			if !ok || e.Code != ECodeInvalid || e.Field != "name" {
-				t.Fatalf("validateName(%+q) err = %v, want invalid_request naming name", name, err)
+				t.Fatalf("validateName(text, %+q) err = %v, want invalid_request naming name", name, err)
 			}
-			if _, again := validateName(name); again == nil || again.Error() != err.Error() {
-				t.Fatalf("validateName(%+q) refused with %v, then %v", name, err, again)
+			if _, again := validateName(text, name); again == nil || again.Error() != err.Error() {
+				t.Fatalf("validateName(text, %+q) refused with %v, then %v", name, err, again)
 			}
 			return
 		}
 		for _, r := range display {
 			if badRune(r, false) {
-				t.Fatalf("validateName(%+q) accepted U+%04X", name, r)
+				t.Fatalf("validateName(text, %+q) accepted U+%04X", name, r)
 			}
 		}
 		if n := utf8.RuneCountInString(display); n == 0 || n > MaxNameLen {
-			t.Fatalf("validateName(%+q) accepted %d characters", name, n)
+			t.Fatalf("validateName(text, %+q) accepted %d characters", name, n)
 		}
-		if again, err := validateName(display); err != nil || again != display {
+		if again, err := validateName(text, display); err != nil || again != display {
 			t.Fatalf("displayed name %+q is not stable: %+q, %v", display, again, err)
 		}
-		if dk := NameKey(display); dk != k {
-			t.Fatalf("NameKey(displayed %+q) = %+q, NameKey(typed %+q) = %+q", display, dk, name, k)
+		if dk := text.NameKey(display); dk != k {
+			t.Fatalf("text.NameKey(displayed %+q) = %+q, text.NameKey(typed %+q) = %+q", display, dk, name, k)
 		}
 		if k == "" || len(k) > MaxNameKeyBytes {
 			t.Fatalf("valid name %+q has a %d-byte key", name, len(k))

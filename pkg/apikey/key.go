@@ -101,6 +101,11 @@ type StoredKey struct {
 	// TenantSuspended is read with the key (never stored in its item): the
 	// key's tenant is suspended, so the key is refused whatever its state.
 	TenantSuspended bool
+	// NameKey is Name's comparison form (Unicode.NameKey): set by the service
+	// whenever it writes a key, read back by the store's GetKey. The store
+	// indexes and claims it, so stores need no Unicode tables, and a key's
+	// claim is released under the form it was taken with.
+	NameKey string
 	// IdleCheckAt is when the reminders job next checks the key for disuse
 	// (key.unused); zero means a day after creation.
 	IdleCheckAt time.Time

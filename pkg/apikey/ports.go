@@ -5,6 +5,24 @@ import (
 	"time"
 )
 
+// Unicode is the Unicode processing the service applies to what people type.
+// Its rules need large tables (normalisation, case folding, confusables,
+// IDNA), so the domain declares what it needs and package unicoderules
+// provides it: only the functions that validate names and allow-lists link
+// the tables, while the authorizer and the stores work with the stored forms.
+type Unicode interface {
+	// NFC is s in Unicode Normalization Form C.
+	NFC(s string) string
+	// NameKey is the form of a key name that uniqueness and name search
+	// compare: two active keys of a tenant never share one, and a search for
+	// q matches the names whose NameKey starts with NameKey(q). It folds case,
+	// compatibility and confusable spellings together and is idempotent.
+	NameKey(name string) string
+	// HostToASCII is an internationalised host name in its ASCII (punycode)
+	// form; false when it is not a valid name.
+	HostToASCII(host string) (string, bool)
+}
+
 // Hash is a peppered secret hash and the pepper version that produced it.
 type Hash struct {
 	Version int

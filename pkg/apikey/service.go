@@ -79,11 +79,12 @@ const DefaultOperatorTenant = "operator"
 
 // Service is the key lifecycle: create, get, list, edit, rotate, revoke.
 type Service struct {
-	store  Store
-	hasher Hasher
-	cfg    Config
-	now    func() time.Time
-	rand   io.Reader
+	store   Store
+	hasher  Hasher
+	unicode Unicode
+	cfg     Config
+	now     func() time.Time
+	rand    io.Reader
 	// policies, when set, hold each tenant's key policy (WithPolicies).
 	policies PolicyStore
 
@@ -102,8 +103,11 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithRand injects the randomness source for IDs and secrets.
 func WithRand(r io.Reader) Option { return func(s *Service) { s.rand = r } }
 
-// NewService returns a Service over a store and a hasher.
-func NewService(store Store, hasher Hasher, cfg Config, opts ...Option) *Service {
+// NewService returns a Service over a store, a hasher and the Unicode rules
+// for names and allow-list hosts (unicoderules.Rules). A service that never
+// validates names or allow-lists (the revoke, policy and leaks functions) may
+// pass nil and so link no Unicode tables.
+func NewService(store Store, hasher Hasher, text Unicode, cfg Config, opts ...Option) *Service {
 	if cfg.TokenPrefix == "" {
 		cfg.TokenPrefix = "kw"
 	}
@@ -113,12 +117,20 @@ func NewService(store Store, hasher Hasher, cfg Config, opts ...Option) *Service
 	if cfg.OperatorTenant == "" {
 		cfg.OperatorTenant = DefaultOperatorTenant
 	}
-	s := &Service{store: store, hasher: hasher, cfg: cfg, now: time.Now, rand: rand.Reader}
+	s := &Service{store: store, hasher: hasher, unicode: text, cfg: cfg, now: time.Now, rand: rand.Reader}
 	for _, o := range opts {
 		o(s)
 	}
 	s.ids = ulid.Monotonic(s.rand, 0)
 	return s
+}
+
+// nameKey is name's comparison form, which every stored key carries.
+func (s *Service) nameKey(name string) (string, error) {
+	if s.unicode == nil {
+		return "", errors.New("name key: this service was built without Unicode rules")
+	}
+	return s.unicode.NameKey(name), nil
 }
 
 // Config returns the service's settings.
@@ -227,7 +239,7 @@ func actOn(c Caller, target *StoredKey, verb string) error {
 }
 
 func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*StoredKey, error) {
-	name, err := validateName(in.Name)
+	name, err := validateName(s.unicode, in.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +271,7 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 	}
 	allow := AllowList{IPs: []string{}, Origins: []string{}}
 	if in.AllowList != nil {
-		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
+		if allow, err = normalizeAllowList(s.unicode, *in.AllowList); err != nil {
 			return nil, err
 		}
 	}
@@ -293,6 +305,9 @@ func (s *Service) issueWith(ctx context.Context, k *StoredKey, ch Change, now ti
 		return nil, fmt.Errorf("new key id: %w", err)
 	}
 	k.ID = KeyIDPrefix + id.String()
+	if k.NameKey, err = s.nameKey(k.Name); err != nil {
+		return nil, err
+	}
 	secret, token, hash, err := s.newSecret(ctx, k.ID)
 	if err != nil {
 		return nil, err
@@ -420,7 +435,7 @@ func (s *Service) List(ctx context.Context, c Caller, in ListInput) (*Page, erro
 		if utf8Len(in.Q) > MaxNameLen || hasControl(in.Q, false) {
 			return nil, Invalid("q", "must be at most %d characters without control characters", MaxNameLen)
 		}
-		q.NamePrefix = NameKey(in.Q)
+		q.NamePrefix = s.unicode.NameKey(in.Q)
 		if len(q.NamePrefix) > MaxNameKeyBytes {
 			return nil, Invalid("q", "is too long once normalised for comparison")
 		}
@@ -525,7 +540,7 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
 	}
-	name, allow, err := in.validate()
+	name, allow, err := in.validate(s.unicode)
 	if err != nil {
 		return nil, err
 	}
@@ -598,7 +613,7 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, in PatchInput
 // validate checks what a patch sets, before anything is read: the name
 // (returned normalised), description, metadata and allow-list (returned
 // canonical). Type and scopes never change.
-func (in PatchInput) validate() (name string, allow AllowList, err error) {
+func (in PatchInput) validate(text Unicode) (name string, allow AllowList, err error) {
 	if in.Type != nil {
 		return "", AllowList{}, Invalid("type", "cannot be changed; create a new key instead")
 	}
@@ -606,7 +621,7 @@ func (in PatchInput) validate() (name string, allow AllowList, err error) {
 		return "", AllowList{}, Invalid("scopes", "cannot be changed; create a new key instead")
 	}
 	if in.Name != nil {
-		if name, err = validateName(*in.Name); err != nil {
+		if name, err = validateName(text, *in.Name); err != nil {
 			return "", AllowList{}, err
 		}
 	}
@@ -621,7 +636,7 @@ func (in PatchInput) validate() (name string, allow AllowList, err error) {
 		}
 	}
 	if in.AllowList != nil {
-		if allow, err = normalizeAllowList(*in.AllowList); err != nil {
+		if allow, err = normalizeAllowList(text, *in.AllowList); err != nil {
 			return "", AllowList{}, err
 		}
 	}
@@ -825,6 +840,11 @@ func (s *Service) mutate(ctx context.Context, c Caller, id string, ifMatch *int6
 			return nil, err
 		}
 		next.Change = c.Change()
+		if next.Name != prev.Name || next.NameKey == "" {
+			if next.NameKey, err = s.nameKey(next.Name); err != nil {
+				return nil, err
+			}
+		}
 		next.UpdatedAt, next.Version = now, prev.Version+1
 		next.UpdatedBy, next.UpdatedByKeyID, next.UpdatedByKeyName = next.Change.Actor, next.Change.ActorKeyID, next.Change.ActorKeyName
 		err = s.store.UpdateKey(ctx, prev, next)

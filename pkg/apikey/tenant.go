@@ -160,7 +160,7 @@ func (s *Service) CreateTenant(ctx context.Context, c Caller, in CreateTenantInp
 	if !ValidTenantID(in.ID) {
 		return nil, Invalid("id", "must match ^[a-z0-9][a-z0-9-]{1,62}$")
 	}
-	name, err := validateName(in.Name)
+	name, err := validateName(s.unicode, in.Name)
 	if err != nil {
 		return nil, err
 	}

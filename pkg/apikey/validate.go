@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Limits on what a key holds.
@@ -115,7 +113,7 @@ func hasControl(s string, allowNewlines bool) bool {
 // validateName checks a name and returns it as displayed: trimmed and in
 // NFC, so the same text typed as composed or decomposed characters is stored
 // alike. Its NameKey must be non-empty and fit a DynamoDB key.
-func validateName(name string) (string, error) {
+func validateName(text Unicode, name string) (string, error) {
 	if !utf8.ValidString(name) {
 		return "", Invalid("name", "must be valid UTF-8")
 	}
@@ -123,14 +121,14 @@ func validateName(name string) (string, error) {
 	if err := checkText("name", name, false); err != nil {
 		return "", err
 	}
-	name = norm.NFC.String(name)
+	name = text.NFC(name)
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
 		return "", Invalid("name", "is required (1-%d characters)", MaxNameLen)
 	case n > MaxNameLen:
 		return "", Invalid("name", "must be at most %d characters", MaxNameLen)
 	}
-	switch k := NameKey(name); {
+	switch k := text.NameKey(name); {
 	case k == "":
 		return "", Invalid("name", "must contain a visible character")
 	case len(k) > MaxNameKeyBytes:
@@ -179,8 +177,9 @@ func validateScopes(scopes []string) ([]string, error) {
 }
 
 // normalizeAllowList validates and canonicalises an allow-list: CIDRs masked
-// (a bare address becomes /32 or /128), origins lower-cased.
-func normalizeAllowList(a AllowList) (AllowList, error) {
+// (a bare address becomes /32 or /128), origins lower-cased with
+// internationalised hosts in their ASCII form.
+func normalizeAllowList(text Unicode, a AllowList) (AllowList, error) {
 	if len(a.IPs) > MaxCIDRs {
 		return a, Invalid("allowList.ips", "at most %d entries", MaxCIDRs)
 	}
@@ -198,7 +197,7 @@ func normalizeAllowList(a AllowList) (AllowList, error) {
 		}
 	}
 	for i, s := range a.Origins {
-		o, ok := NormalizeOrigin(s)
+		o, ok := normalizeOrigin(s, text.HostToASCII)
 		if !ok {
 			return a, Invalid("allowList.origins["+strconv.Itoa(i)+"]", "%q must be https://host[:port] or *.suffix", s)
 		}

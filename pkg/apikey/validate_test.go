@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func newValidationService(keyTypes ...string) *Service {
 	// Validation fails before any storage or hashing happens, so neither is needed.
-	return NewService(nil, nil, Config{KeyTypes: keyTypes}, WithClock(func() time.Time { return testNow }))
+	return NewService(nil, nil, unicoderules.Rules{}, Config{KeyTypes: keyTypes}, WithClock(func() time.Time { return testNow }))
 }
 
 var admin = Caller{TenantID: "acme", KeyID: "key_01JD0000000000000000000000", Scopes: []string{ScopeAdmin}}
@@ -141,7 +143,7 @@ func TestTypeMustBeListedWhenKeyTypesAreSet(t *testing.T) {
 }
 
 func TestAllowListIsNormalised(t *testing.T) {
-	got, err := normalizeAllowList(AllowList{
+	got, err := normalizeAllowList(text, AllowList{
 		IPs:     []string{"203.0.113.7/24", "2001:DB8::1", "198.51.100.1"},
 		Origins: []string{"HTTPS://CRM.Example.com", "*.Example.COM"},
 	})
@@ -257,3 +259,6 @@ func TestRouteScopesBoundNewKeys(t *testing.T) {
 		t.Errorf("without RouteScopes any scope is accepted: %v", err)
 	}
 }
+
+// text is the Unicode rules every function that validates names uses.
+var text = unicoderules.Rules{}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 // The fuzz targets run the real key service and the real authorizer over
@@ -41,7 +42,7 @@ func (s *fuzzStore) CreateKey(_ context.Context, k *apikey.StoredKey) error {
 		if o.ID == k.ID {
 			return apikey.ErrConflict
 		}
-		if o.TenantID == k.TenantID && o.Status == apikey.StatusActive && apikey.NameKey(o.Name) == apikey.NameKey(k.Name) {
+		if o.TenantID == k.TenantID && o.Status == apikey.StatusActive && unicoderules.NameKey(o.Name) == unicoderules.NameKey(k.Name) {
 			return apikey.ErrNameTaken
 		}
 	}
@@ -155,7 +156,7 @@ func newFuzzWorld(tb testing.TB) *fuzzWorld {
 	}}, now: fuzzT0.Add(30 * time.Minute)}
 	w.creds = append(w.creds, fuzzCredential{"admin", fuzzAdminID, adminSecret, apikey.FormatToken("kw", fuzzAdminID, adminSecret)})
 	clock := fuzzT0
-	svc := apikey.NewService(w.store, fuzzHasher{}, apikey.Config{}, apikey.WithClock(func() time.Time { return clock }), apikey.WithRand(rnd))
+	svc := apikey.NewService(w.store, fuzzHasher{}, unicoderules.Rules{}, apikey.Config{}, apikey.WithClock(func() time.Time { return clock }), apikey.WithRand(rnd))
 	admin := apikey.Caller{TenantID: "acme", KeyID: fuzzAdminID, Scopes: []string{apikey.ScopeAdmin}}
 	create := func(what string, in apikey.CreateInput) *apikey.Issued {
 		in.Name = what
@@ -605,7 +606,7 @@ func FuzzAllowListMatch(f *testing.F) {
 			return strings.Split(s, ",")
 		}
 		svc := apikey.NewService(&fuzzStore{keys: map[string]*apikey.StoredKey{fuzzAdminID: world.store.keys[fuzzAdminID]}},
-			fuzzHasher{}, apikey.Config{}, apikey.WithClock(func() time.Time { return fuzzT0 }))
+			fuzzHasher{}, unicoderules.Rules{}, apikey.Config{}, apikey.WithClock(func() time.Time { return fuzzT0 }))
 		iss, err := svc.Create(context.Background(), apikey.Caller{TenantID: "acme", KeyID: fuzzAdminID, Scopes: []string{apikey.ScopeAdmin}},
 			apikey.CreateInput{Name: "fuzz", Scopes: []string{"recordings:read"}, AllowList: &apikey.AllowList{IPs: split(ips), Origins: split(origins)}})
 		if err != nil {

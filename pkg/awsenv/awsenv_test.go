@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
@@ -145,7 +146,7 @@ func TestLambdaConfigHonoursSDKEndpointVariables(t *testing.T) {
 	if _, err := hasher.EnsureCurrent(context.Background()); err != nil { // what bootstrap does first
 		t.Fatalf("create the pepper through the local endpoints: %v", err)
 	}
-	svc := apikey.NewService(store, hasher, s.Service)
+	svc := apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service)
 	c, err := svc.Bootstrap(context.Background(), "acme", "system:test")
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 )
 
@@ -205,7 +206,7 @@ func (fs *faultStack) arm(id string) {
 // create makes a key through the faults, losing the answer to its
 // transaction (which names the key's name claim), and checks it is listed once.
 func (fs *faultStack) create(t *testing.T, name string) (func(*testing.T), error) {
-	fs.f.Arm(keywardtest.Rule{Op: "TransactWriteItems", Body: apikey.NameKey(name), Times: 1, Fault: keywardtest.Drop})
+	fs.f.Arm(keywardtest.Rule{Op: "TransactWriteItems", Body: unicoderules.NameKey(name), Times: 1, Fault: keywardtest.Drop})
 	iss, err := fs.svc.Create(context.Background(), fs.admin, apikey.CreateInput{Name: name, Scopes: []string{"recordings:read"}})
 	return func(t *testing.T) {
 		fs.seen.add(iss)

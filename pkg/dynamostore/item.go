@@ -127,11 +127,10 @@ func parseTimePtr(s string) *time.Time {
 }
 
 func toItem(k *apikey.StoredKey) keyItem {
-	nameKey := apikey.NameKey(k.Name)
 	it := keyItem{
 		PK: keyPK(k.ID), SK: skKey,
 		GSI1PK: tenantPK(k.TenantID), GSI1SK: k.ID,
-		GSI2PK: tenantPK(k.TenantID), GSI2SK: nameSK(nameKey, k.ID),
+		GSI2PK: tenantPK(k.TenantID), GSI2SK: nameSK(k.NameKey, k.ID),
 		ID: k.ID, TenantID: k.TenantID, Name: k.Name, Description: k.Description, Type: k.Type,
 		Scopes: nonNil(k.Scopes), AllowIPs: nonNil(k.AllowList.IPs), AllowOrigins: nonNil(k.AllowList.Origins),
 		Metadata: k.Metadata, Status: string(k.Status), IsDefault: k.IsDefault, Hint: k.Hint,
@@ -191,6 +190,9 @@ func fromItem(it *keyItem) *apikey.StoredKey {
 	}}
 	if k.Metadata == nil {
 		k.Metadata = map[string]string{}
+	}
+	if nk, ok := strings.CutSuffix(it.GSI2SK, "#"+it.ID); ok {
+		k.NameKey = nk
 	}
 	if t, err := time.Parse(dayLayout, strings.TrimPrefix(it.IdlePK, idlePrefix)); err == nil {
 		k.IdleCheckAt = t

@@ -142,7 +142,7 @@ func (s *Store) createItems(k *apikey.StoredKey) (write, []types.TransactWriteIt
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: claim, ConditionExpression: notExists}})
 		onFail = append(onFail, apikey.ErrTenantExists)
 	}
-	claim, err := s.claim(namePK(k.TenantID, apikey.NameKey(k.Name)), skName, k)
+	claim, err := s.claim(namePK(k.TenantID, k.NameKey), skName, k)
 	if err != nil {
 		return w, nil, nil, err
 	}
@@ -164,7 +164,7 @@ func nameClaim(k *apikey.StoredKey) string {
 	if k.Status != apikey.StatusActive {
 		return ""
 	}
-	return namePK(k.TenantID, apikey.NameKey(k.Name))
+	return namePK(k.TenantID, k.NameKey)
 }
 
 // UpdateKey replaces prev by next on the condition that the stored version is
@@ -233,6 +233,10 @@ type write struct {
 func newWrite(keyID string) write { return write{keyID: keyID, token: rand.Text()} }
 
 func (w write) encode(k *apikey.StoredKey) (map[string]types.AttributeValue, error) {
+	if k.NameKey == "" {
+		// The service sets it; without it the name index and claim would be wrong.
+		return nil, fmt.Errorf("encode key %s: no NameKey", k.ID)
+	}
 	it := toItem(k)
 	it.WriteID = w.token
 	item, err := attributevalue.MarshalMap(it)

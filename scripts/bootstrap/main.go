@@ -52,6 +52,7 @@ import (
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/localaws"
 	"github.com/keyward/keyward/pkg/workbench/localstate"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
@@ -210,7 +211,7 @@ func load(ctx context.Context) (*keys, error) {
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), s.Table)
 	hasher := kmspepper.New(kms.NewFromConfig(cfg), store, s.KMSKeyID)
-	return &keys{AWS: cfg, Hasher: hasher, Service: apikey.NewService(store, hasher, s.Service)}, nil
+	return &keys{AWS: cfg, Hasher: hasher, Service: apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service)}, nil
 }
 
 // writeTokenFile writes data to path with mode 0600 whatever was there

@@ -198,7 +198,7 @@ func TestBootstrapRegistersATenantMadeBeforeTenantsWereKept(t *testing.T) {
 		Scopes: []string{"keys:admin"}, IsDefault: true, Status: apikey.StatusActive,
 		AllowList: apikey.AllowList{IPs: []string{}, Origins: []string{}}, Metadata: map[string]string{},
 		CreatedAt: at, CreatedBy: "system:bootstrap", UpdatedAt: at, UpdatedBy: "system:bootstrap", Version: 1,
-	}, Change: apikey.Change{Actor: "system:bootstrap"}}
+	}, Change: apikey.Change{Actor: "system:bootstrap"}, NameKey: "default"}
 	if err := store.CreateKey(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}

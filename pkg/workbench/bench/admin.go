@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 // recorder is a DynamoDB client that keeps the last TransactWriteItems
@@ -60,12 +61,12 @@ func capture(ctx context.Context, svc *apikey.Service, rec *recorder, c apikey.C
 	rec.mu.Lock()
 	in := rec.last
 	rec.mu.Unlock()
-	return &template{in: in, id: k.ID, name: k.Name, nkey: apikey.NameKey(k.Name)}, nil
+	return &template{in: in, id: k.ID, name: k.Name, nkey: unicoderules.NameKey(k.Name)}, nil
 }
 
 // items returns the template's Put items for another key.
 func (t *template) items(id, name string) []map[string]types.AttributeValue {
-	rep := strings.NewReplacer(t.id, id, t.name, name, t.nkey, apikey.NameKey(name))
+	rep := strings.NewReplacer(t.id, id, t.name, name, t.nkey, unicoderules.NameKey(name))
 	var out []map[string]types.AttributeValue
 	for _, ti := range t.in.TransactItems {
 		if ti.Put != nil {
@@ -77,7 +78,7 @@ func (t *template) items(id, name string) []map[string]types.AttributeValue {
 
 // input returns the template's whole TransactWriteItems input for another key.
 func (t *template) input(id, name string) *dynamodb.TransactWriteItemsInput {
-	rep := strings.NewReplacer(t.id, id, t.name, name, t.nkey, apikey.NameKey(name))
+	rep := strings.NewReplacer(t.id, id, t.name, name, t.nkey, unicoderules.NameKey(name))
 	in := &dynamodb.TransactWriteItemsInput{}
 	for _, ti := range t.in.TransactItems {
 		c := ti
@@ -127,7 +128,7 @@ func newID() string { return apikey.KeyIDPrefix + ulid.Make().String() }
 // another ID and name), n alternating runs each.
 func (e *Env) Create(ctx context.Context, n int) (Result, error) {
 	rec := &recorder{Client: e.DB}
-	svc := apikey.NewService(dynamostore.New(rec, e.Settings.Table), e.Hasher, e.Settings.Service)
+	svc := apikey.NewService(dynamostore.New(rec, e.Settings.Table), e.Hasher, unicoderules.Rules{}, e.Settings.Service)
 	r := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	t, err := capture(ctx, svc, rec, e.Admin, randomName("bench ", r))
 	if err != nil {
@@ -170,7 +171,7 @@ func (e *Env) Tenant(ctx context.Context, tenant string) (apikey.Caller, error) 
 // and renames read) are left out, which halves the writes.
 func (e *Env) SeedKeys(ctx context.Context, c apikey.Caller, n int) error {
 	rec := &recorder{Client: e.DB}
-	svc := apikey.NewService(dynamostore.New(rec, e.Settings.Table), e.Hasher, e.Settings.Service)
+	svc := apikey.NewService(dynamostore.New(rec, e.Settings.Table), e.Hasher, unicoderules.Rules{}, e.Settings.Service)
 	r := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
 	t, err := capture(ctx, svc, rec, c, randomName("bench ", r))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/pkg/awsenv"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 	"github.com/keyward/keyward/pkg/workbench/localaws"
@@ -65,7 +66,7 @@ func (e *Env) init() error {
 	e.DB = ddblocal.Client(e.Stack.DynamoDBURL)
 	e.Store = dynamostore.New(e.DB, e.Settings.Table)
 	e.Hasher = kmspepper.New(keywardtest.KMSClient(e.Stack.KMSURL), e.Store, e.Settings.KMSKeyID)
-	e.Service = apikey.NewService(e.Store, e.Hasher, e.Settings.Service)
+	e.Service = apikey.NewService(e.Store, e.Hasher, unicoderules.Rules{}, e.Settings.Service)
 	e.Audit = auditstore.New(e.DB, e.Stack.Tables["AuditTable"], 0)
 	if e.Admin, e.Token, err = e.callerOf(e.Stack.TokenFile); err != nil {
 		return fmt.Errorf("admin token: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
+	"github.com/keyward/keyward/pkg/unicoderules"
 )
 
 // MemoryPlan is how many authorizer invocations of each kind run before
@@ -31,14 +32,14 @@ type MemoryPlan struct {
 // secret (copies of one created key's items) and returns their tokens.
 func (e *Env) SeedSharedSecret(ctx context.Context, c apikey.Caller, n int) ([]string, error) {
 	rec := &recorder{Client: e.DB}
-	svc := apikey.NewService(dynamostore.New(rec, e.Settings.Table), e.Hasher, e.Settings.Service)
+	svc := apikey.NewService(dynamostore.New(rec, e.Settings.Table), e.Hasher, unicoderules.Rules{}, e.Settings.Service)
 	r := mrand.New(mrand.NewPCG(5, uint64(time.Now().UnixNano())))
 	k, err := svc.Create(ctx, c, apikey.CreateInput{Name: randomName("mem ", r), Scopes: []string{"keys:read"}})
 	if err != nil {
 		return nil, err
 	}
 	rec.mu.Lock()
-	t := &template{in: rec.last, id: k.ID, name: k.Name, nkey: apikey.NameKey(k.Name)}
+	t := &template{in: rec.last, id: k.ID, name: k.Name, nkey: unicoderules.NameKey(k.Name)}
 	rec.mu.Unlock()
 	tokens := []string{k.Token}
 	items := make(chan map[string]types.AttributeValue, 1024)

@@ -12,6 +12,7 @@ import (
 	"github.com/keyward/keyward/pkg/auditstore"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/keywardtest"
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
@@ -52,7 +53,7 @@ func (e *Env) ScaleEnv(ctx context.Context, root string) (*Env, error) {
 	if _, err := s.Hasher.EnsureCurrent(ctx); err != nil {
 		return nil, err
 	}
-	s.Service = apikey.NewService(s.Store, s.Hasher, s.Settings.Service)
+	s.Service = apikey.NewService(s.Store, s.Hasher, unicoderules.Rules{}, s.Settings.Service)
 	s.Audit = auditstore.New(e.DB, "BenchAuditTable", 0)
 	if s.Admin, err = s.Tenant(ctx, "bench-admin"); err != nil {
 		return nil, err

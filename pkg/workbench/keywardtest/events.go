@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
 )
 
@@ -42,6 +43,7 @@ func (s *Stack) SeedFixtureKey(tb testing.TB, at time.Time) (token string) {
 		SecretHash: h,
 		Change:     apikey.Change{Actor: "system:test"},
 	}
+	k.NameKey = unicoderules.NameKey(k.Name)
 	if err := s.Store.CreateKey(ctx, k); err != nil {
 		tb.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
 )
 
@@ -310,7 +311,7 @@ func (s *Stack) WithFaults(tb testing.TB, f *Faults) *Stack {
 	kmsCopy := &LocalKMS{Client: kmsClient, KeyARN: s.KMS.KeyARN, URL: s.KMS.URL, stop: s.KMS.Stop}
 	return &Stack{
 		Tables: s.Tables, Endpoint: s.Endpoint, DB: db, KMS: kmsCopy, Store: store, Hasher: hasher,
-		Service: apikey.NewService(store, hasher, s.Service.Config(), opts...),
+		Service: apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service.Config(), opts...),
 		Clock:   s.Clock,
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/keyward/keyward/pkg/apikey"
 	"github.com/keyward/keyward/pkg/dynamostore"
 	"github.com/keyward/keyward/pkg/kmspepper"
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
 )
@@ -84,7 +85,7 @@ func Keys(tb testing.TB, opts ...Option) *Stack {
 	}
 	return &Stack{
 		Tables: tables, Endpoint: endpoint, DB: db, KMS: k, Store: store, Hasher: hasher,
-		Service: apikey.NewService(store, hasher, o.cfg, svcOpts...),
+		Service: apikey.NewService(store, hasher, unicoderules.Rules{}, o.cfg, svcOpts...),
 		Clock:   o.clock,
 	}
 }
@@ -123,6 +124,7 @@ func (s *Stack) CallerKey(tb testing.TB, tenant, keyID string, scopes ...string)
 		Status: apikey.StatusActive, Hint: "kw_" + keyID[4:10] + "…", CreatedAt: now, UpdatedAt: now,
 		CreatedBy: "system:test", UpdatedBy: "system:test", Version: 1,
 	}, SecretHash: h, Change: apikey.Change{Actor: "system:test"}}
+	k.NameKey = unicoderules.NameKey(k.Name)
 	if err := s.Store.CreateKey(ctx, k); err != nil {
 		tb.Fatalf("keywardtest: store caller key %s: %v", keyID, err)
 	}

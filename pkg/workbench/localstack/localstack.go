@@ -53,6 +53,7 @@ import (
 	"github.com/keyward/keyward/pkg/workbench/gatewayemu"
 	"github.com/keyward/keyward/pkg/workbench/lambdaemu"
 
+	"github.com/keyward/keyward/pkg/unicoderules"
 	"github.com/keyward/keyward/pkg/workbench/localstate"
 )
 
@@ -274,7 +275,7 @@ func Service(s awsenv.Settings, ddbURL, kmsURL string) (*apikey.Service, *kmspep
 		BaseEndpoint: aws.String(kmsURL),
 	})
 	hasher := kmspepper.New(kmsClient, store, s.KMSKeyID)
-	return apikey.NewService(store, hasher, s.Service, apikey.WithPolicies(store)), hasher
+	return apikey.NewService(store, hasher, unicoderules.Rules{}, s.Service, apikey.WithPolicies(store)), hasher
 }
 
 // State is what StateFile holds while a stack runs, for tools such as

@@ -1,7 +1,11 @@
 package templatecheck
 
 import (
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,6 +56,32 @@ func TestBootstrapLinksNoEmulator(t *testing.T) {
 		switch strings.TrimPrefix(pkg, "pkg/workbench/") {
 		case "ddblocal", "ddbstream", "lambdaemu", "gatewayemu", "localkms", "streampoller", "localstack":
 			t.Errorf("scripts/bootstrap links the emulator package %s", pkg)
+		}
+	}
+}
+
+// TestOnlyNameValidatorsLinkUnicodeTables: the Unicode tables of
+// pkg/unicoderules (normalisation, case folding, confusables, IDNA: about
+// 0.4 MiB of a binary) are linked only by the functions that validate key
+// names or allow-lists. The authorizer and verify, on every request's path,
+// and the other functions work with stored forms and must not link them.
+func TestOnlyNameValidatorsLinkUnicodeTables(t *testing.T) {
+	p := mustPaths(t)
+	validators := map[string]bool{"create": true, "edit": true, "list": true, "tenants": true}
+	fns, err := os.ReadDir(filepath.Join(p.Root, "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range fns {
+		if !fn.IsDir() {
+			continue
+		}
+		links := slices.Contains(deps(t, p.Root, "./functions/"+fn.Name()), "pkg/unicoderules")
+		switch name := fn.Name(); {
+		case links && !validators[name]:
+			t.Errorf("functions/%s links pkg/unicoderules; only %v should", name, slices.Sorted(maps.Keys(validators)))
+		case !links && validators[name]:
+			t.Errorf("functions/%s validates names but does not link pkg/unicoderules", name)
 		}
 	}
 }

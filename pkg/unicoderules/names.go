@@ -1,13 +1,43 @@
-package apikey
+// Package unicoderules holds the Unicode rules keyward applies to what people
+// type: the comparison form of key names (normalisation, case folding,
+// confusable skeletons) and the ASCII form of internationalised host names
+// (IDNA). Rules implements apikey.Unicode.
+//
+// The rules need large Unicode tables (golang.org/x/text, x/net/idna and the
+// confusables data, about 0.4 MiB of a binary), so they live apart from the
+// domain: only the functions that validate names and allow-lists link them;
+// the authorizer and the stores work with the stored forms and do not.
+package unicoderules
 
 import (
 	"strings"
 	"unicode"
 
 	"github.com/mtibben/confusables"
+	"golang.org/x/net/idna"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
+
+// Rules implements apikey.Unicode with the functions of this package.
+type Rules struct{}
+
+// NFC is s in Unicode Normalization Form C.
+func (Rules) NFC(s string) string { return norm.NFC.String(s) }
+
+// NameKey is the package's NameKey.
+func (Rules) NameKey(name string) string { return NameKey(name) }
+
+// HostToASCII is the package's HostToASCII.
+func (Rules) HostToASCII(host string) (string, bool) { return HostToASCII(host) }
+
+// HostToASCII converts an internationalised host name to its ASCII (punycode,
+// xn--) form under the IDNA lookup rules, which is how browsers send it; ok is
+// false when the name is not a valid IDNA name.
+func HostToASCII(host string) (string, bool) {
+	a, err := idna.Lookup.ToASCII(host)
+	return a, err == nil
+}
 
 // NameKey is the form of a name that uniqueness and prefix search compare:
 // two names with the same NameKey cannot both be held by keys of one tenant,
