@@ -52,7 +52,10 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 	}
 	policy := make(chan policyRead, 1)
 	go func() { p, err := s.policyFor(ctx, stored.TenantID); policy <- policyRead{p, err} }()
-	k, err := s.mutate(ctx, c, keyID, nil, func(prev, next *StoredKey, _ time.Time) error {
+	// The writes start from the key just verified, and their answers (logged
+	// by ID) carry no lastUsedAt: a true positive costs its read, the flag's
+	// write and the revocation's read and write.
+	k, err := s.mutateFrom(ctx, c, keyID, nil, stored, false, func(prev, next *StoredKey, _ time.Time) error {
 		if prev.Leak != nil {
 			return errUnchanged // reported before: the first report stands
 		}
@@ -73,7 +76,7 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 	}
 	out.Action = LeakFlag
 	if pol.LeakAction != LeakFlag && !k.IsDefault {
-		if k, err = s.mutate(ctx, c, keyID, nil, func(prev, next *StoredKey, now time.Time) error {
+		if k, err = s.mutateFrom(ctx, c, keyID, nil, nil, false, func(prev, next *StoredKey, now time.Time) error {
 			if prev.Status == StatusRevoked {
 				return errUnchanged
 			}
