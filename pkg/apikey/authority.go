@@ -15,16 +15,19 @@ import (
 
 // Principal is the calling key as stored: its scopes, expiry and allow-list
 // bound what it may do to other keys. The service reads it afresh for every
-// write, so a restriction added to the caller applies at once.
+// write, or (a create) has DynamoDB check it in the write's own transaction,
+// so a restriction added to the caller applies at once.
 type Principal struct {
 	ID        string
 	Scopes    []string
 	ExpiresAt *time.Time
 	AllowList AllowList
+	// Version is the stored version it was read at (0: not read).
+	Version int64
 }
 
 func principalOf(k *StoredKey) Principal {
-	return Principal{ID: k.ID, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt, AllowList: k.AllowList}
+	return Principal{ID: k.ID, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt, AllowList: k.AllowList, Version: k.Version}
 }
 
 // forbidden returns the 403 for a refused act on another key, naming the field

@@ -105,5 +105,14 @@ var (
 	ErrUnavailable = &Error{Code: ECodeUnavailable, Message: "the service is busy; retry shortly"}
 )
 
+// ErrCallerChanged and ErrPolicyChanged are a guarded create's answer when
+// the calling key or the tenant's policy is no longer what the create was
+// judged against. The service then reads them and judges again; they never
+// reach a caller (were one to, it would be an internal error).
+var (
+	ErrCallerChanged = errors.New("the calling key is not as the create assumed")
+	ErrPolicyChanged = errors.New("the tenant's policy is not as the create assumed")
+)
+
 // InternalMessage is all a caller learns of an internal error.
 const InternalMessage = "internal error"

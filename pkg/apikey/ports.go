@@ -89,3 +89,38 @@ type Store interface {
 	// LastUsed returns when each of the given keys was last used, where known.
 	LastUsed(ctx context.Context, ids []string) (map[string]time.Time, error)
 }
+
+// CallerCheck is what the calling key must still be, as stored, when a create
+// commits: active and unexpired at At, in its own tenant TenantID (which is
+// not suspended), and as the create judged it.
+type CallerCheck struct {
+	KeyID, TenantID string
+	At              time.Time
+	// Version, when not 0, is the stored version the create judged the key
+	// at; the key must still be at it, and the fields below are unused.
+	// Otherwise the key must hold Scopes, expire no earlier than Until (nil:
+	// never expire) and have no allow-list.
+	Version int64
+	Scopes  []string
+	Until   *time.Time
+}
+
+// PolicyCheck is the version of the tenant's policy a create applied (0:
+// none stored, the default policy); it must still be the stored one when the
+// create commits.
+type PolicyCheck struct {
+	TenantID string
+	Version  int64
+}
+
+// GuardedStore is a Store whose creates check, in their own transaction, the
+// caller and the policy they were judged against, so the service need not
+// read them first.
+type GuardedStore interface {
+	// CreateKeyGuarded is CreateKey on the condition that the calling key is
+	// as caller says and, when policy is not nil, that the tenant's policy is
+	// at policy.Version. Besides CreateKey's errors it returns
+	// ErrCallerChanged or ErrPolicyChanged when one does not hold (or another
+	// transaction holds its item, so it cannot tell); nothing is written then.
+	CreateKeyGuarded(ctx context.Context, k *StoredKey, caller CallerCheck, policy *PolicyCheck) error
+}

@@ -87,6 +87,8 @@ type Service struct {
 	rand    io.Reader
 	// policies, when set, hold each tenant's key policy (WithPolicies).
 	policies PolicyStore
+	// hints are what creates assume of policies and callers (guard.go).
+	hints hints
 
 	// ids is monotonic, so keys made in one millisecond by one container still
 	// list newest first.
@@ -172,7 +174,8 @@ func RequireScope(c Caller, scope string) error {
 }
 
 // Create validates in and creates a key for the caller's tenant.
-// Errors: invalid_request, forbidden, name_taken.
+// Errors: invalid_request, unauthorized (the calling key is no longer
+// active), forbidden, name_taken, unavailable.
 func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued, error) {
 	if err := RequireScope(c, ScopeWrite); err != nil {
 		return nil, err
@@ -182,26 +185,9 @@ func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Issued
 	if err != nil {
 		return nil, err
 	}
-	pol, err := s.policyFor(ctx, c.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	if err := applyPolicy(pol, &k.Key, now); err != nil {
-		return nil, err
-	}
-	p, err := s.principal(ctx, c, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkWithin(p, &k.Key, "create"); err != nil {
-		return nil, err
-	}
-	if c.Acting() {
-		if err := s.requireTenant(ctx, c.TenantID); err != nil {
-			return nil, err
-		}
-	}
-	return s.issue(ctx, k, c.Change(), now)
+	// The tenant's policy and the caller's own restrictions, checked in the
+	// create's transaction (guard.go).
+	return s.create(ctx, c, k, now)
 }
 
 // principal reads the calling key as stored, for the restrictions (expiry,
@@ -289,11 +275,6 @@ func (s *Service) validateCreate(c Caller, in CreateInput, now time.Time) (*Stor
 		return nil, err
 	}
 	return k, nil
-}
-
-// issue gives k an ID and a secret and stores it.
-func (s *Service) issue(ctx context.Context, k *StoredKey, ch Change, now time.Time) (*Issued, error) {
-	return s.issueWith(ctx, k, ch, now, func(k *StoredKey) error { return s.store.CreateKey(ctx, k) })
 }
 
 // issueWith gives k an ID and a secret and stores it with put.

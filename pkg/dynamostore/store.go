@@ -316,6 +316,11 @@ func (s *Store) transact(ctx context.Context, w write, items []types.TransactWri
 		case hasReason(reasons, "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"):
 			return apikey.ErrUnavailable
 		case hasReason(reasons, "TransactionConflict"):
+			// A check held by another transaction is left to the caller,
+			// which reads what was checked instead.
+			if e := guardFailure(reasons, onFail, "TransactionConflict"); e != nil {
+				return e
+			}
 			if attempt < conflictAttempts && pause(ctx, attempt) == nil {
 				continue
 			}
@@ -326,12 +331,16 @@ func (s *Store) transact(ctx context.Context, w write, items []types.TransactWri
 }
 
 // failedCondition maps a cancelled transaction to the domain error of the
-// item whose condition failed; a claim's failure says more than the key
-// item's version check.
+// item whose condition failed: a guarded create's check of the caller or the
+// policy first (nothing else counts once the create is judged again), then a
+// claim's failure, which says more than the key item's version check.
 func failedCondition(reasons []types.CancellationReason, onFail []error) error {
+	if e := guardFailure(reasons, onFail, "ConditionalCheckFailed"); e != nil {
+		return e
+	}
 	var found error
 	for i, r := range reasons {
-		if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(onFail) {
+		if derefCode(r) == "ConditionalCheckFailed" && i < len(onFail) {
 			if found == nil || found == apikey.ErrConflict {
 				found = onFail[i]
 			}
@@ -339,6 +348,8 @@ func failedCondition(reasons []types.CancellationReason, onFail []error) error {
 	}
 	return found
 }
+
+func derefCode(r types.CancellationReason) string { return aws.ToString(r.Code) }
 
 func hasReason(reasons []types.CancellationReason, codes ...string) bool {
 	for _, r := range reasons {

@@ -275,11 +275,11 @@ func admin(ctx context.Context, sc *scale, c config, step func(string)) ([]bench
 	env := sc.env
 	var results []bench.Result
 	step("create beside a bare TransactWriteItems of the same items")
-	r, err := env.Create(ctx, 100)
+	created, err := env.Create(ctx, 100)
+	results = append(results, created...)
 	if err != nil {
 		return results, err
 	}
-	results = append(results, r)
 	step("list and name-search pages of 50")
 	for _, q := range []string{"", "bench"} {
 		b, s, err := env.ListPages(ctx, sc.big, sc.small, q, 40)

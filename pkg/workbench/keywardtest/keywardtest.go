@@ -104,9 +104,9 @@ func (s *Stack) Bootstrap(tb testing.TB, tenant, actor string) (apikey.Caller, *
 
 // CallerKey stores a key of tenant under the fixed ID keyID holding scopes,
 // and returns a caller for it. Tests whose requests name a fixed calling key
-// (the events/ fixtures) use it: the service reads the calling key's own
-// expiry and allow-list before it creates or rotates a key, so the caller
-// must exist. Its secret is never known: the key cannot be presented.
+// (the events/ fixtures) use it: the service checks the calling key as
+// stored (its expiry and allow-list) when it creates or rotates a key, so
+// the caller must exist. Its secret is never known: the key cannot be presented.
 func (s *Stack) CallerKey(tb testing.TB, tenant, keyID string, scopes ...string) apikey.Caller {
 	tb.Helper()
 	ctx := context.Background()
