@@ -7,17 +7,25 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/keyward/keyward/pkg/workbench/localstack"
 )
 
-// LambdaFlags are the Makefile's build flags for a Lambda bootstrap.
+// LambdaFlags are the Makefile's base build flags for a Lambda bootstrap
+// (GOFLAGS_LAMBDA), with which the floor is built.
 var LambdaFlags = []string{"-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w"}
 
 // FloorPackage is the hello-world floor's package, relative to the repository.
 const FloorPackage = "./pkg/workbench/bench/floor"
 
-// Build builds pkg (relative to root) with LambdaFlags for goos/goarch into
-// out and returns out.
+// Build builds pkg (relative to root) for goos/goarch into out and returns
+// out. A function (./functions/<name>) is built by the Makefile's
+// function-<name> target, so with exactly the flags `make build` and
+// `sam build` use for it; anything else with LambdaFlags.
 func Build(ctx context.Context, root, pkg, goos, goarch, out string) (string, error) {
+	if name, ok := strings.CutPrefix(pkg, "./functions/"); ok && !strings.Contains(name, "/") {
+		return makeFunction(ctx, root, name, goos, goarch, out)
+	}
 	args := append([]string{"build"}, LambdaFlags...)
 	args = append(args, "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
@@ -25,6 +33,30 @@ func Build(ctx context.Context, root, pkg, goos, goarch, out string) (string, er
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v: %s", pkg, err, b)
+	}
+	return out, nil
+}
+
+// makeFunction runs `make function-<name>` into a directory beside out and
+// moves the bootstrap it leaves to out.
+func makeFunction(ctx context.Context, root, name, goos, goarch, out string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(out), "make-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	cmd := exec.CommandContext(ctx, "make", "-s", "--no-print-directory", "function-"+name,
+		"OUT="+dir, "LAMBDA_GOOS="+goos, "LAMBDA_GOARCH="+goarch)
+	cmd.Dir = root
+	cmd.Env = localstack.MakeEnv()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make function-%s: %v: %s", name, err, b)
+	}
+	if err := os.Rename(filepath.Join(dir, "bootstrap"), out); err != nil {
+		return "", err
 	}
 	return out, nil
 }

@@ -61,7 +61,7 @@ func makeTargetPackage(ctx context.Context, dir, target string) (string, error) 
 	}
 	cmd := exec.CommandContext(ctx, "make", "-n", "-s", "--no-print-directory", target, "ARTIFACTS_DIR=/nonexistent")
 	cmd.Dir = dir
-	cmd.Env = makeEnv()
+	cmd.Env = MakeEnv()
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = io.Discard
@@ -86,10 +86,10 @@ func makeTargetPackage(ctx context.Context, dir, target string) (string, error) 
 	return "", fmt.Errorf("make -n %s prints no go build of a local package", target)
 }
 
-// makeEnv is this process's environment without a parent make's flags
+// MakeEnv is this process's environment without a parent make's flags
 // (jobserver, -n, ...), which under `make run` must not leak into the
 // makes the stack runs.
-func makeEnv() []string {
+func MakeEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
@@ -119,7 +119,7 @@ func makeBuild(ctx context.Context, codeDir, id, artifacts string, log io.Writer
 	target := "build-" + id
 	cmd := exec.CommandContext(ctx, "make", "-s", "--no-print-directory", target, "ARTIFACTS_DIR="+artifacts, LambdaGOARCHVar+"="+runtime.GOARCH)
 	cmd.Dir = codeDir
-	cmd.Env = makeEnv()
+	cmd.Env = MakeEnv()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
