@@ -27,5 +27,7 @@ func main() {
 	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
 	hasher.Preload(context.Background()) // every request needs the pepper
 	a := authorizer.New(store, hasher, cfg, authorizer.WithLogger(base.Logger))
-	lambda.Start(a.HandleEvent) // REST (REQUEST) and HTTP API (payload 2.0) events
+	// REST (REQUEST) and HTTP API (payload 2.0) events; the lastUsedAt write
+	// ends after the answer is posted, before the next event is asked for.
+	lambda.Start(a.HandleLambda)
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -25,6 +26,7 @@ func main() {
 	awsenv.Must(struct{}{}, err)
 	store := dynamostore.New(dynamodb.NewFromConfig(base.AWS), s.Table)
 	hasher := kmspepper.New(kmsclient.NewFromConfig(base.AWS), store, s.KMSKeyID)
+	hasher.Preload(context.Background()) // every report's tokens are checked with the pepper
 	svc := apikey.NewService(store, hasher, nil, s.Service, apikey.WithPolicies(store))
 	lambda.Start(leaks.New(keys, svc, nil, perSecond, base.Logger).Handle)
 }

@@ -45,13 +45,24 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 	out := LeakOutcome{TruePositive: true}
 	c := Caller{TenantID: stored.TenantID, KeyID: ActorLeakReport}
 	leak := &Leak{ReportedAt: now, URL: truncateRunes(url, 2048), Source: truncateRunes(source, 64)}
-	k, err := s.mutate(ctx, c, keyID, nil, func(prev, next *StoredKey, _ time.Time) error {
+	// The tenant's policy (what to do next) is read beside the flag's write.
+	type policyRead struct {
+		p   Policy
+		err error
+	}
+	policy := make(chan policyRead, 1)
+	go func() { p, err := s.policyFor(ctx, stored.TenantID); policy <- policyRead{p, err} }()
+	// The writes start from the key just verified, and their answers (logged
+	// by ID) carry no lastUsedAt: a true positive costs its read, the flag's
+	// write and the revocation's read and write.
+	k, err := s.mutateFrom(ctx, c, keyID, nil, stored, false, func(prev, next *StoredKey, _ time.Time) error {
 		if prev.Leak != nil {
 			return errUnchanged // reported before: the first report stands
 		}
 		next.Leak = leak
 		return nil
 	})
+	pr := <-policy
 	if err != nil {
 		return LeakOutcome{}, err
 	}
@@ -59,13 +70,13 @@ func (s *Service) ReportLeak(ctx context.Context, token, url, source string) (Le
 	if k.Status == StatusRevoked {
 		return out, nil
 	}
-	pol, err := s.policyFor(ctx, stored.TenantID)
+	pol, err := pr.p, pr.err
 	if err != nil {
 		return LeakOutcome{}, err
 	}
 	out.Action = LeakFlag
 	if pol.LeakAction != LeakFlag && !k.IsDefault {
-		if k, err = s.mutate(ctx, c, keyID, nil, func(prev, next *StoredKey, now time.Time) error {
+		if k, err = s.mutateFrom(ctx, c, keyID, nil, nil, false, func(prev, next *StoredKey, now time.Time) error {
 			if prev.Status == StatusRevoked {
 				return errUnchanged
 			}

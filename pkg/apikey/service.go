@@ -803,8 +803,20 @@ const maxAttempts = 4
 // race is retried on fresh data; with it, the caller gets precondition_failed.
 func (s *Service) mutate(ctx context.Context, c Caller, id string, ifMatch *int64,
 	edit func(prev, next *StoredKey, now time.Time) error) (*Key, error) {
+	return s.mutateFrom(ctx, c, id, ifMatch, nil, true, edit)
+}
+
+// mutateFrom is mutate whose first attempt starts from first, the key of
+// c's tenant as just read with a consistent read (nil: read it; a stale one
+// only loses the write's condition and is read again), and whose answer
+// carries lastUsedAt only when fill is set.
+func (s *Service) mutateFrom(ctx context.Context, c Caller, id string, ifMatch *int64, first *StoredKey, fill bool,
+	edit func(prev, next *StoredKey, now time.Time) error) (*Key, error) {
 	for attempt := 1; ; attempt++ {
-		prev, err := s.load(ctx, c, id)
+		prev, err := first, error(nil)
+		if first = nil; prev == nil || prev.ID != id || prev.TenantID != c.TenantID {
+			prev, err = s.load(ctx, c, id)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -834,6 +846,9 @@ func (s *Service) mutate(ctx context.Context, c Caller, id string, ifMatch *int6
 			// failure. lastUsedAt only decorates the answer; without it the
 			// answer still carries the change (and a rotation's new secret).
 			pub := next.Public(now)
+			if !fill {
+				return &pub, nil
+			}
 			if err := s.fillLastUsed(ctx, []*Key{&pub}); err != nil {
 				slog.Default().LogAttrs(ctx, slog.LevelWarn, "lastUsedAt left out of a committed write's answer",
 					slog.String("keyId", id), slog.String("error", err.Error()))

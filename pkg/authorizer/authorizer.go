@@ -132,13 +132,22 @@ type decision struct {
 	route   *routeDecision // the route asked for
 	prefix  string
 	err     error
+	usage   lastused.Pending // the Allow's lastUsedAt write in flight
 }
 
 // Handle answers one REQUEST authorizer event. It returns ErrUnauthenticated,
 // ErrFailure, or a policy: an Allow naming only the route asked for, or a
 // Deny. It writes one log line per call, with the outcome for that route,
-// and never logs credentials.
+// and never logs credentials. It returns once the key's lastUsedAt write,
+// if any, has ended (HandleLambda answers before it).
 func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	resp, usage, err := a.handle(ctx, req)
+	usage.Wait()
+	return resp, err
+}
+
+// handle is Handle, returning before the lastUsedAt write ends.
+func (a *Authorizer) handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, lastused.Pending, error) {
 	start := time.Now()
 	var recorded <-chan struct{}
 	if s, ok := stageOf(req.MethodArn); ok {
@@ -158,13 +167,13 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 			PrincipalID:    d.key.ID,
 			PolicyDocument: allowPolicy(d.route.allow),
 			Context:        d.ent.context,
-		}, nil
+		}, d.usage, nil
 	case outcomeDeny:
-		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix), Context: denyContext(d.reason)}, nil
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: d.keyID, PolicyDocument: denyPolicy(d.prefix), Context: denyContext(d.reason)}, d.usage, nil
 	case outcomeUnauthorized:
-		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthenticated
+		return events.APIGatewayCustomAuthorizerResponse{}, d.usage, ErrUnauthenticated
 	}
-	return events.APIGatewayCustomAuthorizerResponse{}, ErrFailure
+	return events.APIGatewayCustomAuthorizerResponse{}, d.usage, ErrFailure
 }
 
 func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) decision {
@@ -217,8 +226,10 @@ func (a *Authorizer) decide(ctx context.Context, req events.APIGatewayCustomAuth
 	case !route.allows(k.Scopes):
 		return decision{outcome: outcomeDeny, reason: reasonRouteNotInScopes, keyID: keyID, key: k, route: route, prefix: prefix}
 	}
-	a.usage.Record(ctx, k.ID, now)
-	return decision{outcome: outcomeAllow, keyID: keyID, key: k, ent: ent, route: route, prefix: prefix}
+	// The usage write runs beside what is left of the answer; the caller
+	// waits for it (Handle before returning, HandleLambda after answering).
+	usage := a.usage.Start(ctx, k.ID, now)
+	return decision{outcome: outcomeAllow, keyID: keyID, key: k, ent: ent, route: route, prefix: prefix, usage: usage}
 }
 
 // verify reads the key through the cache and decides its verdict. A wrong

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keyward/keyward/pkg/apikey"
+	"github.com/keyward/keyward/pkg/lastused"
 )
 
 // HTTP APIs (API Gateway v2) call the same function with payload format
@@ -26,26 +27,34 @@ import (
 
 // HandleEvent answers either kind of event the function receives: a REST
 // API's REQUEST authorizer event (Handle) or an HTTP API's payload format
-// 2.0 event (HandleV2), told apart by its "version".
+// 2.0 event (HandleV2), told apart by its "version". Like them, it returns
+// once the key's lastUsedAt write, if any, has ended.
 func (a *Authorizer) HandleEvent(ctx context.Context, raw json.RawMessage) (any, error) {
+	resp, usage, err := a.event(ctx, raw)
+	usage.Wait()
+	return resp, err
+}
+
+// event is HandleEvent, returning before the lastUsedAt write ends.
+func (a *Authorizer) event(ctx context.Context, raw json.RawMessage) (any, lastused.Pending, error) {
 	var probe struct {
 		Version string `json:"version"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, ErrFailure
+		return nil, lastused.Pending{}, ErrFailure
 	}
 	if probe.Version == "2.0" {
 		var ev events.APIGatewayV2CustomAuthorizerV2Request
 		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, ErrFailure
+			return nil, lastused.Pending{}, ErrFailure
 		}
-		return a.HandleV2(ctx, ev)
+		return a.handleV2(ctx, ev)
 	}
 	var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return nil, ErrFailure
+		return nil, lastused.Pending{}, ErrFailure
 	}
-	return a.Handle(ctx, ev)
+	return a.handle(ctx, ev)
 }
 
 // errIdentitySources is the failure of a v2 event whose cache key could not
@@ -54,8 +63,16 @@ var errIdentitySources = errors.New("the HTTP API authorizer's identity sources 
 
 // HandleV2 answers an HTTP API (payload format 2.0) authorizer event with a
 // simple response: allowed with the key's context, or refused (403);
-// ErrUnauthenticated (401) or ErrFailure (500) as Handle.
+// ErrUnauthenticated (401) or ErrFailure (500) as Handle, and returns once
+// the lastUsedAt write, if any, has ended.
 func (a *Authorizer) HandleV2(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	resp, usage, err := a.handleV2(ctx, ev)
+	usage.Wait()
+	return resp, err
+}
+
+// handleV2 is HandleV2, returning before the lastUsedAt write ends.
+func (a *Authorizer) handleV2(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, lastused.Pending, error) {
 	start := time.Now()
 	req := v1Request(ev)
 	var recorded <-chan struct{}
@@ -76,13 +93,13 @@ func (a *Authorizer) HandleV2(ctx context.Context, ev events.APIGatewayV2CustomA
 	a.logDecision(ctx, req, d, time.Since(start))
 	switch d.outcome {
 	case outcomeAllow:
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: d.ent.context}, nil
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: d.ent.context}, d.usage, nil
 	case outcomeDeny:
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false, Context: denyContext(d.reason)}, nil
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false, Context: denyContext(d.reason)}, d.usage, nil
 	case outcomeUnauthorized:
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, ErrUnauthenticated
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, d.usage, ErrUnauthenticated
 	}
-	return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, ErrFailure
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, d.usage, ErrFailure
 }
 
 // v1Request restates a v2 event as the REST event decide reads: the route

@@ -59,9 +59,42 @@ func New(store Toucher, interval time.Duration, log *slog.Logger) *Recorder {
 // has not written for the key within the interval, and the store's condition
 // skips the write when another process has. It never returns an error.
 func (r *Recorder) Record(ctx context.Context, id string, now time.Time) {
-	if !r.claim(id, now) {
-		return
+	if r.claim(id, now) {
+		r.write(ctx, id, now)
 	}
+}
+
+// Start is Record with the write (if any) running in the background: the
+// caller answers meanwhile and calls Wait on the result before its process
+// may be frozen or stop (a Lambda function: before the runtime asks for the
+// next event), so no write is left unfinished. The write is bounded by the
+// Recorder's timeout either way.
+func (r *Recorder) Start(ctx context.Context, id string, now time.Time) Pending {
+	if !r.claim(id, now) {
+		return Pending{}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.write(ctx, id, now)
+	}()
+	return Pending{done: done}
+}
+
+// Pending is a write started by Start; the zero Pending is no write.
+type Pending struct{ done chan struct{} }
+
+// Wait returns once the write has ended (written, skipped by the store's
+// condition, failed and logged, or timed out).
+func (p Pending) Wait() {
+	if p.done != nil {
+		<-p.done
+	}
+}
+
+// write performs one claimed write, bounded by the timeout; a failure is
+// logged.
+func (r *Recorder) write(ctx context.Context, id string, now time.Time) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 	defer cancel()
 	if _, err := r.store.TouchLastUsed(ctx, id, now, r.interval); err != nil {

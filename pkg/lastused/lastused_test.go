@@ -98,3 +98,43 @@ func TestMemoryIsBounded(t *testing.T) {
 		t.Errorf("tracked keys = %d, want at most %d", n, maxTracked)
 	}
 }
+
+// gated is a Toucher whose writes wait for release, then note they ended.
+type gated struct {
+	recorder
+	started, release chan struct{}
+	ended            chan string
+}
+
+func (g *gated) TouchLastUsed(ctx context.Context, id string, at time.Time, minInterval time.Duration) (bool, error) {
+	g.started <- struct{}{}
+	<-g.release
+	ok, err := g.recorder.TouchLastUsed(ctx, id, at, minInterval)
+	g.ended <- id
+	return ok, err
+}
+
+// TestStartReturnsBeforeTheWriteAndWaitAfterIt: Start hands the write to the
+// background (the caller answers meanwhile); Wait returns only once it
+// ended; a throttled use has nothing to wait for.
+func TestStartReturnsBeforeTheWriteAndWaitAfterIt(t *testing.T) {
+	g := &gated{started: make(chan struct{}, 1), release: make(chan struct{}), ended: make(chan string, 1)}
+	r := New(g, time.Minute, slog.New(slog.DiscardHandler))
+	now := time.Now()
+	p := r.Start(context.Background(), "key_a", now) // returns although the write is held
+	<-g.started
+	if again := r.Start(context.Background(), "key_a", now.Add(time.Second)); again.done != nil {
+		t.Error("a second use within the interval started a write")
+	}
+	close(g.release)
+	p.Wait()
+	select {
+	case id := <-g.ended:
+		if id != "key_a" {
+			t.Errorf("wrote %s", id)
+		}
+	default:
+		t.Fatal("Wait returned before the write ended")
+	}
+	Pending{}.Wait() // the zero Pending returns at once
+}

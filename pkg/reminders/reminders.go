@@ -86,28 +86,64 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 	today := now.Truncate(day)
 	r := &run{Job: j, now: now, policies: map[string]apikey.Policy{}}
 	var errs []error
-	for d := -CatchUpDays; d <= apikey.MaxExpiringDays; d++ {
-		due, err := j.store.ExpiringOn(ctx, today.Add(time.Duration(d)*day), now.Add(apikey.MaxExpiringDays*day))
+	expiring := 1 + CatchUpDays + apikey.MaxExpiringDays
+	inOrder(expiring, func(i int) ([]dynamostore.DueKey, error) {
+		return j.store.ExpiringOn(ctx, today.Add(time.Duration(i-CatchUpDays)*day), now.Add(apikey.MaxExpiringDays*day))
+	}, func(due []dynamostore.DueKey, err error) {
 		if err != nil {
 			errs = append(errs, err)
-			continue
+			return
 		}
 		for _, k := range due {
 			errs = append(errs, r.expiry(ctx, k))
 		}
-	}
-	for d := -CatchUpDays; d <= 0; d++ {
-		due, err := j.store.IdleCheckOn(ctx, today.Add(time.Duration(d)*day))
+	})
+	inOrder(1+CatchUpDays, func(i int) ([]dynamostore.DueKey, error) {
+		return j.store.IdleCheckOn(ctx, today.Add(time.Duration(i-CatchUpDays)*day))
+	}, func(due []dynamostore.DueKey, err error) {
 		if err != nil {
 			errs = append(errs, err)
-			continue
+			return
 		}
 		errs = append(errs, r.idle(ctx, due))
-	}
+	})
 	err := errors.Join(errs...)
 	j.log.LogAttrs(ctx, slog.LevelInfo, "reminders run", slog.Int("expiring", r.res.Expiring),
 		slog.Int("expired", r.res.Expired), slog.Int("unused", r.res.Unused), slog.Int("failed", r.res.Failed))
 	return r.res, err
+}
+
+// readAhead is how many days' Queries a run keeps in flight ahead of the day
+// it is working on: the days are read side by side, and at most this many
+// days' keys are held at once.
+const readAhead = 8
+
+// inOrder reads days 0 … n-1 with read, up to readAhead of them at a time,
+// and hands each day's keys to each in day order, from the caller's
+// goroutine (each's work on a day runs beside the reads of later days).
+func inOrder(n int, read func(day int) ([]dynamostore.DueKey, error), each func([]dynamostore.DueKey, error)) {
+	type result struct {
+		due []dynamostore.DueKey
+		err error
+	}
+	results := make([]chan result, n)
+	start := func(i int) {
+		results[i] = make(chan result, 1)
+		go func() {
+			due, err := read(i)
+			results[i] <- result{due, err}
+		}()
+	}
+	for i := range min(readAhead, n) {
+		start(i)
+	}
+	for i := range n {
+		res := <-results[i]
+		if i+readAhead < n {
+			start(i + readAhead)
+		}
+		each(res.due, res.err)
+	}
 }
 
 // run is the state of one pass: its time and the policies read so far.

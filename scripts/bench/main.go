@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,27 +24,9 @@ import (
 	"github.com/keyward/keyward/pkg/workbench/samtemplate"
 )
 
-// functions are the functions whose cold start is measured; sizes are
-// measured for every folder under functions/.
-var functions = []string{"authorizer", "verify", "create", "list", "edit", "revoke", "audit", "auditstream"}
-
-// allFunctions lists every function under root's functions/ folder.
-func allFunctions(root string) ([]string, error) {
-	dirs, err := os.ReadDir(filepath.Join(root, "functions"))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, d := range dirs {
-		if d.IsDir() {
-			names = append(names, d.Name())
-		}
-	}
-	return names, nil
-}
-
 type config struct {
 	coldRuns               int
+	coldOnly               string
 	scaleKeys, scaleAudit  int
 	memCached, memUncached int
 	memUnknown             int
@@ -54,6 +38,7 @@ type config struct {
 func main() {
 	var c config
 	flag.IntVar(&c.coldRuns, "cold-runs", 15, "cold starts per function (and as many of the floor), alternating")
+	flag.StringVar(&c.coldOnly, "cold-functions", "", "comma-separated functions whose cold start to measure (default: every function)")
 	flag.IntVar(&c.scaleKeys, "keys", 100_000, "keys in the large tenant (list and name search)")
 	flag.IntVar(&c.scaleAudit, "audit-records", 100_000, "audit records in the large tenant")
 	flag.IntVar(&c.memCached, "mem-cached", 10_000, "cached authorizer invocations before the first RSS reading")
@@ -101,7 +86,7 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 
 	if want("size") {
 		step("binary sizes (linux/arm64, make build flags)")
-		sized, err := allFunctions(root)
+		sized, err := bench.Functions(root)
 		if err != nil {
 			return results, err
 		}
@@ -136,7 +121,7 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 
 	if want("cold") {
 		step(fmt.Sprintf("cold starts: %d alternating runs per function", c.coldRuns))
-		rs, err := coldStarts(ctx, env, bins, root, c.coldRuns)
+		rs, err := coldStarts(ctx, env, bins, root, c.coldRuns, c.coldOnly)
 		results = append(results, rs...)
 		if err != nil {
 			return results, err
@@ -193,7 +178,7 @@ func run(ctx context.Context, c config) ([]bench.Result, error) {
 // the Lambda build flags, for the cold-start and memory runs.
 func hostBinaries(ctx context.Context, root, dir string) (map[string]string, error) {
 	bins := map[string]string{}
-	for _, fn := range append([]string{"floor"}, functions...) {
+	for _, fn := range append([]string{"floor"}, bench.ColdFunctions...) {
 		pkg := "./functions/" + fn
 		if fn == "floor" {
 			pkg = bench.FloorPackage
@@ -206,12 +191,20 @@ func hostBinaries(ctx context.Context, root, dir string) (map[string]string, err
 	return bins, nil
 }
 
-// coldStarts measures every function's cold start beside the floor, then
-// the authorizer's cold path step by step.
-func coldStarts(ctx context.Context, env *bench.Env, bins map[string]string, root string, runs int) ([]bench.Result, error) {
-	cases, err := env.ColdCases(ctx, bins, root, runs)
+// coldStarts measures every function's cold start (or those of only, a
+// comma-separated list) beside the floor, after one untimed run of each
+// that warms the stack, then the authorizer's cold path step by step.
+func coldStarts(ctx context.Context, env *bench.Env, bins map[string]string, root string, runs int, only string) ([]bench.Result, error) {
+	cases, stop, err := env.ColdCases(ctx, bins, root, runs)
 	if err != nil {
 		return nil, err
+	}
+	defer stop()
+	if only != "" {
+		cases = slices.DeleteFunc(cases, func(cc bench.ColdCase) bool { return !slices.Contains(strings.Split(only, ","), cc.Name) })
+	}
+	if err := bench.WarmUp(ctx, cases, runs); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 	var results []bench.Result
 	for _, cc := range cases {

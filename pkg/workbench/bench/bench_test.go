@@ -3,8 +3,10 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,15 +27,15 @@ func TestColdRunOfTheFloor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, a, err := bench.Cold(context.Background(), bin, nil, []byte(`{}`))
+	r, a, err := bench.Cold(context.Background(), bin, nil, []byte(`{}`), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Failed || string(a.Payload) != `"hello"` {
 		t.Fatalf("answer %s (failed %v)", a.Payload, a.Failed)
 	}
-	if r.Ready <= 0 || r.First < r.Ready {
-		t.Fatalf("ready %v, first answer %v: want 0 < ready ≤ first", r.Ready, r.First)
+	if r.Ready <= 0 || r.First < r.Ready || r.Ended < r.First || r.Warm <= 0 {
+		t.Fatalf("ready %v, first answer %v, next event %v, warm run %v: want 0 < ready ≤ first ≤ next, warm > 0", r.Ready, r.First, r.Ended, r.Warm)
 	}
 }
 
@@ -62,5 +64,35 @@ func TestPercentile(t *testing.T) {
 	}
 	if bench.Median(ds) != 50 || bench.Percentile(ds, 99) != 99 || bench.Percentile(ds, 100) != 100 || bench.Median(nil) != 0 {
 		t.Errorf("median %v, p99 %v", bench.Median(ds), bench.Percentile(ds, 99))
+	}
+}
+
+// TestEveryFunctionIsMeasured: every folder under functions/ has a cold
+// case (bench.ColdFunctions) and is sized (bench.Functions lists what the
+// size run builds), so the bench's list cannot drift from functions/.
+func TestEveryFunctionIsMeasured(t *testing.T) {
+	root, err := ddblocal.RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := bench.Functions(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no functions found under functions/")
+	}
+	for _, d := range dirs {
+		if !slices.Contains(bench.ColdFunctions, d) {
+			t.Errorf("functions/%s has no cold-start case: add it to bench.ColdFunctions and Env.coldCases", d)
+		}
+		if _, err := os.Stat(filepath.Join(root, "functions", d, "main.go")); err != nil {
+			t.Errorf("functions/%s: %v (the size run builds it)", d, err)
+		}
+	}
+	for _, f := range bench.ColdFunctions {
+		if !slices.Contains(dirs, f) {
+			t.Errorf("cold case %s has no folder under functions/", f)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -38,6 +37,7 @@ type Env struct {
 	Audit    *auditstore.Store
 	Admin    apikey.Caller // the stack's tenant's default key
 	Token    string        // its token
+	Platform apikey.Caller // the operator tenant's platform key
 }
 
 // Start brings the local stack up in dir (its data directory), writing its
@@ -68,21 +68,31 @@ func (e *Env) init() error {
 	e.Hasher = kmspepper.New(keywardtest.FunctionKMS(e.Stack.KMSURL), e.Store, e.Settings.KMSKeyID)
 	e.Service = apikey.NewService(e.Store, e.Hasher, unicoderules.Rules{}, e.Settings.Service)
 	e.Audit = auditstore.New(e.DB, e.Stack.Tables["AuditTable"], 0)
-	tok, err := os.ReadFile(e.Stack.TokenFile)
-	if err != nil {
-		return err
-	}
-	e.Token = strings.TrimSpace(string(tok))
-	id, _, err := apikey.ParseToken(e.Settings.Service.TokenPrefix, e.Token)
-	if err != nil {
+	if e.Admin, e.Token, err = e.callerOf(e.Stack.TokenFile); err != nil {
 		return fmt.Errorf("admin token: %w", err)
+	}
+	if e.Platform, _, err = e.callerOf(e.Stack.PlatformTokenFile); err != nil {
+		return fmt.Errorf("platform token: %w", err)
+	}
+	return nil
+}
+
+// callerOf is the caller of the token in file, and the token.
+func (e *Env) callerOf(file string) (apikey.Caller, string, error) {
+	tok, err := os.ReadFile(file)
+	if err != nil {
+		return apikey.Caller{}, "", err
+	}
+	token := strings.TrimSpace(string(tok))
+	id, _, err := apikey.ParseToken(e.Settings.Service.TokenPrefix, token)
+	if err != nil {
+		return apikey.Caller{}, "", err
 	}
 	k, err := e.Store.GetKey(context.Background(), id)
 	if err != nil {
-		return err
+		return apikey.Caller{}, "", err
 	}
-	e.Admin = apikey.Caller{TenantID: k.TenantID, KeyID: k.ID, Scopes: k.Scopes}
-	return nil
+	return apikey.Caller{TenantID: k.TenantID, KeyID: k.ID, Scopes: k.Scopes}, token, nil
 }
 
 // Close stops the stack.
@@ -96,7 +106,8 @@ func (e *Env) FunctionEnv(extra ...string) []string {
 	env := []string{
 		"AWS_REGION=" + localaws.Region, "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_SESSION_TOKEN=local",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + e.Stack.DynamoDBURL, "AWS_ENDPOINT_URL_KMS=" + e.Stack.KMSURL,
-		"AWS_ENDPOINT_URL_API_GATEWAY=" + e.Stack.LambdaURL,
+		"AWS_ENDPOINT_URL_API_GATEWAY=" + e.Stack.LambdaURL, "AWS_ENDPOINT_URL_APIGATEWAYV2=" + e.Stack.LambdaURL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + e.Stack.EventsURL,
 		"AUDIT_TABLE=" + e.Stack.Tables["AuditTable"], "LOG_LEVEL=WARN",
 		"STAGE=" + e.Stack.Stage, "API_ID=" + e.Stack.APIID,
 	}
@@ -108,16 +119,33 @@ func (e *Env) FunctionEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// Proxy is an API Gateway proxy event from caller.
+// Proxy is an API Gateway proxy event from caller (its authorizer
+// context), with a JSON body.
 func Proxy(c apikey.Caller, method, resource, path string, params, query map[string]string, body string) []byte {
+	return Request(RequestSpec{
+		Method: method, Resource: resource, Path: path, Params: params, Query: query, Body: body,
+		Headers:    map[string]string{"Content-Type": "application/json", "Accept": "application/json"},
+		Authorizer: map[string]any{"principalId": c.KeyID, "tenantId": c.TenantID, "keyId": c.KeyID, "scopes": strings.Join(c.Scopes, " ")},
+	})
+}
+
+// RequestSpec is what an API Gateway proxy event carries.
+type RequestSpec struct {
+	Method, Resource, Path string
+	Params, Query, Headers map[string]string
+	Body                   string
+	Authorizer             map[string]any // the authorizer's context; nil for an unauthorized route
+}
+
+// Request is the API Gateway proxy event of r.
+func Request(r RequestSpec) []byte {
 	req := events.APIGatewayProxyRequest{
-		Resource: resource, Path: path, HTTPMethod: method, PathParameters: params, QueryStringParameters: query,
-		Headers: map[string]string{"Content-Type": "application/json", "Accept": "application/json"},
-		Body:    body,
+		Resource: r.Resource, Path: r.Path, HTTPMethod: r.Method, PathParameters: r.Params, QueryStringParameters: r.Query,
+		Headers: r.Headers, Body: r.Body,
 		RequestContext: events.APIGatewayProxyRequestContext{
-			AccountID: localaws.Account, APIID: "benchapi", Stage: "v1", ResourcePath: resource, HTTPMethod: method,
+			AccountID: localaws.Account, APIID: "benchapi", Stage: "v1", ResourcePath: r.Resource, HTTPMethod: r.Method,
 			RequestID: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Identity: events.APIGatewayRequestIdentity{SourceIP: "127.0.0.1"},
-			Authorizer: map[string]any{"principalId": c.KeyID, "tenantId": c.TenantID, "keyId": c.KeyID, "scopes": strings.Join(c.Scopes, " ")},
+			Authorizer: r.Authorizer,
 		},
 	}
 	b, _ := json.Marshal(req)
@@ -168,54 +196,4 @@ func NoFailure(a Answer) error {
 		return fmt.Errorf("function error: %.300s", a.Payload)
 	}
 	return nil
-}
-
-// ColdCases are the cold-start cases of every function, each invoked with
-// a request that succeeds. Keys the requests need are created first.
-func (e *Env) ColdCases(ctx context.Context, bins map[string]string, root string, runs int) ([]ColdCase, error) {
-	env := e.FunctionEnv()
-	mk := func(name string) (*apikey.Issued, error) {
-		return e.Service.Create(ctx, e.Admin, apikey.CreateInput{Name: name, Scopes: []string{"keys:read"}})
-	}
-	probe, err := mk(fmt.Sprintf("cold-probe-%d", time.Now().UnixNano()))
-	if err != nil {
-		return nil, err
-	}
-	var victims []*apikey.Issued
-	for i := range runs {
-		k, err := mk(fmt.Sprintf("cold-revoke-%d-%d", time.Now().UnixNano(), i))
-		if err != nil {
-			return nil, err
-		}
-		victims = append(victims, k)
-	}
-	stream, err := os.ReadFile(filepath.Join(root, "events", "auditstream-insert.json"))
-	if err != nil {
-		return nil, err
-	}
-	a := e.Admin
-	keyPath := "/v1/keys/" + probe.ID
-	fixed := func(b []byte) func(int) ([]byte, error) { return func(int) ([]byte, error) { return b, nil } }
-	cases := []ColdCase{
-		{Name: "authorizer", Slack: 15 * time.Millisecond, Check: Allowed, Event: fixed(AuthorizerEvent(probe.Token))},
-		{Name: "verify", Slack: 25 * time.Millisecond, Check: Status2xx,
-			Event: fixed(Proxy(a, "POST", "/v1/verify", "/v1/verify", nil, nil, `{"token":"`+probe.Token+`"}`))},
-		{Name: "create", Slack: 25 * time.Millisecond, Check: Status2xx, Event: func(i int) ([]byte, error) {
-			return Proxy(a, "POST", "/v1/keys", "/v1/keys", nil, nil, fmt.Sprintf(`{"name":"cold-create-%d-%d","scopes":["keys:read"]}`, time.Now().UnixNano(), i)), nil
-		}},
-		{Name: "list", Slack: 25 * time.Millisecond, Check: Status2xx, Event: fixed(Proxy(a, "GET", "/v1/keys", "/v1/keys", nil, map[string]string{"limit": "50"}, ""))},
-		{Name: "edit", Slack: 25 * time.Millisecond, Check: Status2xx, Event: func(i int) ([]byte, error) {
-			return Proxy(a, "PATCH", "/v1/keys/{keyId}", keyPath, map[string]string{"keyId": probe.ID}, nil, fmt.Sprintf(`{"description":"run %d"}`, i)), nil
-		}},
-		{Name: "revoke", Slack: 25 * time.Millisecond, Check: Status2xx, Event: func(i int) ([]byte, error) {
-			v := victims[i]
-			return Proxy(a, "DELETE", "/v1/keys/{keyId}", "/v1/keys/"+v.ID, map[string]string{"keyId": v.ID}, nil, ""), nil
-		}},
-		{Name: "audit", Slack: 25 * time.Millisecond, Check: Status2xx, Event: fixed(Proxy(a, "GET", "/v1/audit", "/v1/audit", nil, map[string]string{"limit": "50"}, ""))},
-		{Name: "auditstream", Slack: 25 * time.Millisecond, Check: NoFailure, Event: fixed(stream)},
-	}
-	for i := range cases {
-		cases[i].Bin, cases[i].Env = bins[cases[i].Name], env
-	}
-	return cases, nil
 }

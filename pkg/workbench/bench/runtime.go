@@ -27,6 +27,9 @@ type Runtime struct {
 	readyMu sync.Mutex
 	readyAt time.Time
 	ready   chan struct{} // closed at the first GET /next
+	nexts   int           // GET /next requests so far
+	againAt time.Time     // the second GET /next: the first invocation ended
+	again   chan struct{} // closed then
 
 	mu    sync.Mutex
 	calls map[string]*call
@@ -38,6 +41,7 @@ type call struct {
 	payload []byte
 	answer  []byte
 	failed  bool
+	sent    time.Time // handed to the process
 	at      time.Time
 	done    chan struct{}
 }
@@ -48,7 +52,7 @@ func NewRuntime() (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{ln: ln, work: make(chan *call, 1), ready: make(chan struct{}), calls: map[string]*call{}}
+	rt := &Runtime{ln: ln, work: make(chan *call, 1), ready: make(chan struct{}), again: make(chan struct{}), calls: map[string]*call{}}
 	rt.srv = &http.Server{Handler: http.HandlerFunc(rt.serve), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = rt.srv.Serve(ln) }()
 	return rt, nil
@@ -67,6 +71,20 @@ func (rt *Runtime) ReadyAt() time.Time {
 	return rt.readyAt
 }
 
+// Ended waits (until ctx ends) for the process to ask for its second event,
+// which ends its first invocation (Lambda may freeze the process from
+// then on), and returns when it asked.
+func (rt *Runtime) Ended(ctx context.Context) (time.Time, error) {
+	select {
+	case <-rt.again:
+	case <-ctx.Done():
+		return time.Time{}, fmt.Errorf("the process did not ask for its next event: %w", ctx.Err())
+	}
+	rt.readyMu.Lock()
+	defer rt.readyMu.Unlock()
+	return rt.againAt, nil
+}
+
 const base = "/2018-06-01/runtime/"
 
 func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
@@ -74,9 +92,13 @@ func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && p == "invocation/next":
 		rt.readyMu.Lock()
-		if rt.readyAt.IsZero() {
+		switch rt.nexts++; rt.nexts {
+		case 1:
 			rt.readyAt = time.Now()
 			close(rt.ready)
+		case 2:
+			rt.againAt = time.Now()
+			close(rt.again)
 		}
 		rt.readyMu.Unlock()
 		select {
@@ -86,6 +108,9 @@ func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
 			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10))
 			h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:bench")
 			h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+			rt.mu.Lock()
+			c.sent = time.Now()
+			rt.mu.Unlock()
 			_, _ = w.Write(c.payload)
 		case <-r.Context().Done():
 		}
@@ -114,6 +139,7 @@ func (rt *Runtime) serve(w http.ResponseWriter, r *http.Request) {
 type Answer struct {
 	Payload []byte
 	Failed  bool      // the function returned an error
+	Sent    time.Time // when the event was handed to the process
 	At      time.Time // when the answer arrived
 }
 
@@ -131,7 +157,10 @@ func (rt *Runtime) Invoke(ctx context.Context, payload []byte) (Answer, error) {
 	}
 	select {
 	case <-c.done:
-		return Answer{Payload: c.answer, Failed: c.failed, At: c.at}, nil
+		rt.mu.Lock()
+		sent := c.sent
+		rt.mu.Unlock()
+		return Answer{Payload: c.answer, Failed: c.failed, Sent: sent, At: c.at}, nil
 	case <-ctx.Done():
 		return Answer{}, ctx.Err()
 	}
