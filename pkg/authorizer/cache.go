@@ -14,6 +14,12 @@ import (
 // could otherwise grow with random well-formed key IDs.
 const maxCachedKeys = 50_000
 
+// sweepAbove is the size from which the cache drops its expired entries once
+// per TTL, so a container keeps in memory only the keys of its last TTL (a
+// cached key is a few KB) rather than every key it has seen until the bound
+// is reached.
+const sweepAbove = 1024
+
 // entry is one cached lookup: a key, with what every Allow for it repeats
 // (its parsed allow-list and its authorizer context), or, when key is nil,
 // the knowledge that no such key exists.
@@ -75,8 +81,9 @@ type keyCache struct {
 	positive bool
 	now      func() time.Time
 
-	mu sync.RWMutex
-	m  map[string]*entry
+	mu    sync.RWMutex
+	m     map[string]*entry
+	swept time.Time // the last sweep of expired entries
 }
 
 func newKeyCache(store apikey.KeyGetter, ttl time.Duration, positive bool, now func() time.Time) *keyCache {
@@ -125,8 +132,9 @@ func (c *keyCache) load(ctx context.Context, id string) (*entry, error) {
 		now := c.now()
 		e.expires = now.Add(c.ttl)
 		c.mu.Lock()
-		if len(c.m) >= maxCachedKeys {
+		if len(c.m) >= maxCachedKeys || (len(c.m) >= sweepAbove && !now.Before(c.swept.Add(c.ttl))) {
 			c.evict(now)
+			c.swept = now
 		}
 		c.m[id] = e
 		c.mu.Unlock()
@@ -134,8 +142,8 @@ func (c *keyCache) load(ctx context.Context, id string) (*entry, error) {
 	return e, nil
 }
 
-// evict drops expired entries and, if that frees nothing, an arbitrary
-// tenth of the rest. The caller holds c.mu.
+// evict drops expired entries and, if the cache is still more than nine
+// tenths full, arbitrary entries down to that. The caller holds c.mu.
 func (c *keyCache) evict(now time.Time) {
 	for id, e := range c.m {
 		if !now.Before(e.expires) {
