@@ -119,6 +119,7 @@ type shard struct {
 	parent   string
 	iterator string
 	closed   bool                         // no more records will come
+	read     bool                         // a GetRecords of this shard has answered
 	pending  []events.DynamoDBEventRecord // read, not yet delivered
 	firstAt  time.Time                    // when pending got its first record
 }
@@ -270,8 +271,19 @@ func (p *Poller) poll(ctx context.Context, sh *shard) (bool, error) {
 				sh.iterator = ""
 				return false, nil
 			}
+			var trimmed *types.TrimmedDataAccessException
+			if errors.As(err, &trimmed) && !sh.read && p.ckpt.get(p.cfg.StreamARN, sh.id) == "" {
+				// DynamoDB Local can refuse a new shard's first read from its
+				// trim horizon this way. Nothing has been read from the shard,
+				// so nothing is skipped: open the trim horizon again, as
+				// Lambda's event source mapping does.
+				p.log.Debug("first read past the trim horizon; reopening the shard", "shard", sh.id)
+				sh.iterator = ""
+				return false, nil
+			}
 			return false, err
 		}
+		sh.read = true
 		for _, r := range out.Records {
 			if len(sh.pending) == 0 {
 				sh.firstAt = time.Now()

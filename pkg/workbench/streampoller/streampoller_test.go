@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/keyward/keyward/pkg/workbench/ddblocal"
 	"github.com/keyward/keyward/pkg/workbench/ddblocal/ddblocaltest"
@@ -322,4 +324,47 @@ func (w syncWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// trimmedOnce is the real Streams client with the first GetRecords answered
+// by a TrimmedDataAccessException, as DynamoDB Local sometimes answers a new
+// shard's first read.
+type trimmedOnce struct {
+	streampoller.API
+	mu   sync.Mutex
+	done bool
+}
+
+func (t *trimmedOnce) GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, optFns ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+	t.mu.Lock()
+	first := !t.done
+	t.done = true
+	t.mu.Unlock()
+	if first {
+		return nil, &streamtypes.TrimmedDataAccessException{Message: aws.String("The operation attempted to read past the oldest stream record in a shard.")}
+	}
+	return t.API.GetRecords(ctx, in, optFns...)
+}
+
+// TestFirstReadPastTheTrimHorizonReopensQuietly: a shard's first read
+// refused as past the trim horizon is read again from the trim horizon,
+// with no record lost and no warning logged.
+func TestFirstReadPastTheTrimHorizonReopensQuietly(t *testing.T) {
+	s := newStream(t)
+	s.put(t, "T", "KEY", 0, 5)
+	rec := &recorder{}
+	var logMu sync.Mutex
+	var logs bytes.Buffer
+	run(t, streampoller.Config{Function: "F", StreamARN: s.arn, Streams: &trimmedOnce{API: ddblocal.StreamsClient(ddblocaltest.Shared(t).Endpoint)},
+		Invoke: rec.invoke, BatchSize: 10, PollInterval: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(syncWriter{&logMu, &logs}, nil))})
+	waitFor(t, "5 records", func() bool { return len(rec.delivered()) >= 5 })
+	if got, want := rec.delivered(), pks("T", 0, 5); !equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("a warning was logged:\n%s", logs.String())
+	}
 }
