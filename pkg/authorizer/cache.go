@@ -32,7 +32,7 @@ type entry struct {
 
 func newEntry(k *apikey.StoredKey) *entry {
 	return &entry{
-		key:   k,
+		key:   decisive(k),
 		allow: apikey.NewAllowMatcher(k.AllowList),
 		context: map[string]any{
 			"tenantId": k.TenantID,
@@ -42,6 +42,21 @@ func newEntry(k *apikey.StoredKey) *entry {
 			"scopes":   strings.Join(k.Scopes, " "),
 			"metadata": metadataJSON(k.Metadata),
 		},
+	}
+}
+
+// decisive is the part of k that decisions read once its entry is built
+// (the verification, the route's scopes, the log's tenant, the flush
+// deadline): a cached key keeps no description, metadata (the context holds
+// its JSON) or history, so a container's memory grows with its keys' number,
+// not with what they hold.
+func decisive(k *apikey.StoredKey) *apikey.StoredKey {
+	return &apikey.StoredKey{
+		Key: apikey.Key{
+			ID: k.ID, TenantID: k.TenantID, Scopes: k.Scopes, Status: k.Status,
+			ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, PreviousSecretExpiresAt: k.PreviousSecretExpiresAt,
+		},
+		SecretHash: k.SecretHash, PreviousHash: k.PreviousHash, TenantSuspended: k.TenantSuspended,
 	}
 }
 

@@ -3,6 +3,7 @@ package authorizer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +45,27 @@ func TestExpiredEntriesAreSweptOncePerTTL(t *testing.T) {
 	load(2, "c")
 	if got := len(c.m); got != 3 {
 		t.Errorf("%d entries, want 3 (no sweep below %d)", got, sweepAbove)
+	}
+}
+
+// TestCachedKeyKeepsOnlyWhatDecisionsRead: a cached key drops its
+// description, metadata and history (the context keeps the metadata's JSON),
+// so a container's memory does not grow with what its keys hold.
+func TestCachedKeyKeepsOnlyWhatDecisionsRead(t *testing.T) {
+	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := &apikey.StoredKey{Key: apikey.Key{
+		ID: "key_01JD0000000000000000000000", TenantID: "acme", Name: "CRM", Type: "integration",
+		Description: strings.Repeat("d", 1000), Metadata: map[string]string{"owner": "ops"},
+		Scopes: []string{"recordings:read"}, Status: apikey.StatusActive, ExpiresAt: &exp, CreatedBy: "someone",
+	}, SecretHash: apikey.Hash{Version: 1, Sum: []byte{1}}, Change: apikey.Change{Actor: "someone"}}
+	e := newEntry(k)
+	if e.key.Description != "" || e.key.Metadata != nil || e.key.CreatedBy != "" || e.key.Change.Actor != "" || e.key.Name != "" {
+		t.Errorf("cached key keeps %+v", e.key)
+	}
+	if e.key.ID != k.ID || e.key.TenantID != "acme" || e.key.ExpiresAt != &exp || e.key.SecretHash.Version != 1 || len(e.key.Scopes) != 1 {
+		t.Errorf("cached key lost what decisions read: %+v", e.key)
+	}
+	if got := e.context["metadata"]; got != `{"owner":"ops"}` || e.context["keyName"] != "CRM" {
+		t.Errorf("context = %v", e.context)
 	}
 }
