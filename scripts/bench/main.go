@@ -30,6 +30,7 @@ type config struct {
 	scaleKeys, scaleAudit  int
 	memCached, memUncached int
 	memUnknown             int
+	memKeyCacheTTL         time.Duration
 	lagRate                int
 	lagFor                 time.Duration
 	only                   string
@@ -44,6 +45,7 @@ func main() {
 	flag.IntVar(&c.memCached, "mem-cached", 10_000, "cached authorizer invocations before the first RSS reading")
 	flag.IntVar(&c.memUncached, "mem-uncached", 5_000, "uncached authorizer invocations (distinct keys)")
 	flag.IntVar(&c.memUnknown, "mem-unknown", 60_000, "authorizer invocations with random unknown key IDs (the key cache holds 50,000)")
+	flag.DurationVar(&c.memKeyCacheTTL, "mem-key-cache-ttl", 0, "the authorizer's KEY_CACHE_TTL in the memory run (default: the template's; 1m, the KeyCacheTtl parameter's maximum, lets the cache's 50,000-entry bound rather than its TTL limit it)")
 	flag.IntVar(&c.lagRate, "lag-rate", 100, "key writes per second for the audit lag")
 	flag.DurationVar(&c.lagFor, "lag-for", 10*time.Second, "how long the audit lag writes run")
 	flag.StringVar(&c.only, "only", "", "run one group only: size, cold, admin, memory, lag")
@@ -230,7 +232,7 @@ func memory(ctx context.Context, env *bench.Env, bins map[string]string, c confi
 		return nil, err
 	}
 	step(fmt.Sprintf("memory: %d cached, %d uncached, %d unknown-ID authorizer invocations", c.memCached, c.memUncached, c.memUnknown))
-	plan := bench.MemoryPlan{Cached: c.memCached, Uncached: c.memUncached, Unknown: c.memUnknown, CacheBound: 50_000, Limit: 48 << 20}
+	plan := bench.MemoryPlan{Cached: c.memCached, Uncached: c.memUncached, Unknown: c.memUnknown, CacheBound: 50_000, KeyCacheTTL: c.memKeyCacheTTL, Limit: 48 << 20}
 	return env.Memory(ctx, bins["authorizer"], bins["floor"], tokens, plan, func(s string) { step("memory: " + s) })
 }
 

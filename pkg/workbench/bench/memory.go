@@ -26,7 +26,10 @@ type MemoryPlan struct {
 	// cache also drops expired entries, so at the template's TTL it holds
 	// fewer), and flat means no growth after that.
 	CacheBound int
-	Limit      int64 // RSS target in bytes
+	// KeyCacheTTL is the authorizer's KEY_CACHE_TTL for the run (0: the
+	// template's default).
+	KeyCacheTTL time.Duration
+	Limit       int64 // RSS target in bytes
 }
 
 // SeedSharedSecret writes n keys into c's tenant that all take the same
@@ -78,7 +81,11 @@ func unknownToken(prefix string) string {
 // as the key cache's bound holds have been tried: flat means no growth after
 // that), beside the floor's RSS after as many invocations.
 func (e *Env) Memory(ctx context.Context, authorizerBin, floorBin string, tokens []string, plan MemoryPlan, progress func(string)) ([]Result, error) {
-	p, err := StartProc(authorizerBin, e.FunctionEnv())
+	var extra []string
+	if plan.KeyCacheTTL > 0 {
+		extra = append(extra, "KEY_CACHE_TTL="+plan.KeyCacheTTL.String())
+	}
+	p, err := StartProc(authorizerBin, e.FunctionEnv(extra...))
 	if err != nil {
 		return nil, err
 	}
