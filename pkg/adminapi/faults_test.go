@@ -261,7 +261,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				s.f.ForgetTokens(fa.forget)
 				defer s.f.Clear()
-				before := s.keys.Scan(t)
+				before := s.keys.Mark(t)
 				mark := len(s.logs.String())
 				within := fa.within
 				if within == 0 {
@@ -269,7 +269,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				resp := s.serve(t, r, within)
 				s.f.Clear()
-				d := before.Diff(s.keys.Scan(t))
+				d := before.Diff(t)
 				matrix = append(matrix, fmt.Sprintf("%-10s × %-34s → %d %-12s table: %s", op.name, fa.name, resp.StatusCode, resp.errorCode(), d))
 
 				want := fa.status
@@ -351,7 +351,7 @@ func TestBatchRevokeFaults(t *testing.T) {
 			s.f.Arm(rule)
 			s.f.ForgetTokens(c.forget)
 			defer s.f.Clear()
-			before := s.keys.Scan(t)
+			before := s.keys.Mark(t)
 			mark := len(s.logs.String())
 			resp := s.serve(t, req{method: "POST", resource: adminapi.ResourceBatchRevoke, body: map[string]any{"ids": []string{a.ID, b.ID, d.ID}}}, 5*time.Second)
 			s.f.Clear()
@@ -379,7 +379,7 @@ func TestBatchRevokeFaults(t *testing.T) {
 					t.Errorf("result %d = %+v, want %s revoked", i+1, r, id)
 				}
 			}
-			diff := before.Diff(s.keys.Scan(t))
+			diff := before.Diff(t)
 			if len(diff.Changed) != c.revoked || len(diff.Removed) != c.revoked || len(diff.Added) != 0 {
 				t.Errorf("table change = %v, want %d keys revoked", diff, c.revoked)
 			}
@@ -406,7 +406,7 @@ func TestColdContainerWithKMSDown(t *testing.T) {
 			s.wire(apikey.NewService(s.keys.Store, cold, unicoderules.Rules{}, apikey.Config{}))
 			s.f.Arm(keywardtest.Rule{Op: "Decrypt", Fault: fa})
 			defer s.f.Clear()
-			before := s.keys.Scan(t)
+			before := s.keys.Mark(t)
 			resp := s.serve(t, req{method: "POST", resource: adminapi.ResourceKeys, body: map[string]any{"name": "cold " + fa.String(), "scopes": []string{"recordings:read"}}}, 5*time.Second)
 			if fa == keywardtest.Throttle {
 				resp.check(t, 503, "unavailable", "")
@@ -416,7 +416,7 @@ func TestColdContainerWithKMSDown(t *testing.T) {
 			} else {
 				resp.check(t, 500, "internal", "")
 			}
-			if d := before.Diff(s.keys.Scan(t)); !d.Empty() {
+			if d := before.Diff(t); !d.Empty() {
 				t.Errorf("table changed: %v", d)
 			}
 			if strings.Contains(resp.Body, "KMS") || strings.Contains(resp.Body, "Decrypt") {

@@ -57,9 +57,9 @@ func (fs *faultStack) verify(t *testing.T, id, secret string) apikey.VerifyCode 
 // counts says how many items a write added, removed and changed.
 type counts struct{ added, removed, changed int }
 
-func (fs *faultStack) expectDiff(t *testing.T, before keywardtest.Items, want counts) {
+func (fs *faultStack) expectDiff(t *testing.T, before *keywardtest.Mark, want counts) {
 	t.Helper()
-	d := before.Diff(fs.keys.Scan(t))
+	d := before.Diff(t)
 	if got := (counts{len(d.Added), len(d.Removed), len(d.Changed)}); got != want {
 		t.Fatalf("table change = %v, want %d added, %d removed, %d changed", d, want.added, want.removed, want.changed)
 	}
@@ -78,7 +78,7 @@ func TestACommittedWriteWhoseAnswerWasLostIsReportedAsCommitted(t *testing.T) {
 		k := fs.key(t, "rotate if-match")
 		fs.f.Arm(keywardtest.Rule{Op: "PutItem", Body: k.ID, Times: 1, Fault: keywardtest.Drop})
 		defer fs.f.Clear()
-		before := fs.keys.Scan(t)
+		before := fs.keys.Mark(t)
 		puts := fs.f.Calls("PutItem")
 		got, err := fs.svc.Rotate(ctx, fs.admin, k.ID, apikey.RotateInput{}, i64p(k.Version))
 		if err != nil {
@@ -176,7 +176,7 @@ func TestACommittedWriteWhoseAnswerWasLostIsReportedAsCommitted(t *testing.T) {
 			}
 			fs.f.ForgetTokens(!c.token)
 			defer fs.f.Clear()
-			before := fs.keys.Scan(t)
+			before := fs.keys.Mark(t)
 			check, err := c.write(t, k)
 			if err != nil {
 				t.Fatalf("err = %v, want success (the transaction committed)", err)
@@ -294,7 +294,7 @@ func TestBatchRevokeCarriesOnPastAFailure(t *testing.T) {
 	fs.f.Arm(keywardtest.Rule{Op: "TransactWriteItems", Body: b.ID, Fault: keywardtest.Refuse})
 	fs.f.Arm(keywardtest.Rule{Op: "TransactWriteItems", Body: c.ID, Fault: keywardtest.Throttle})
 	defer fs.f.Clear()
-	before := fs.keys.Scan(t)
+	before := fs.keys.Mark(t)
 	mark := len(logs.String())
 	res, err := fs.svc.BatchRevoke(ctx, fs.admin, []string{a.ID, b.ID, c.ID, d.ID})
 	if err != nil {
@@ -357,7 +357,7 @@ func TestThrottlingIsUnavailable(t *testing.T) {
 			}
 			fs.f.Arm(r)
 			defer fs.f.Clear()
-			before := fs.keys.Scan(t)
+			before := fs.keys.Mark(t)
 			var err error
 			switch c.write {
 			case "edit":
@@ -379,7 +379,7 @@ func TestThrottlingIsUnavailable(t *testing.T) {
 				t.Errorf("err = %q, want %q (no AWS text)", err, apikey.ErrUnavailable)
 			}
 			if c.want != "" {
-				if d := before.Diff(fs.keys.Scan(t)); !d.Empty() {
+				if d := before.Diff(t); !d.Empty() {
 					t.Errorf("a failed write changed the table: %v", d)
 				}
 			}

@@ -319,7 +319,7 @@ func TestACreateWhoseChecksAreContendedStillCreatesOnce(t *testing.T) {
 			name := "contended " + tt.name
 			fs.f.Arm(keywardtest.Rule{Op: "TransactWriteItems", Body: unicoderules.NameKey(name), Times: tt.conflicts, Fault: keywardtest.TransactionConflict})
 			defer fs.f.Clear()
-			before := fs.keys.Scan(t)
+			before := fs.keys.Mark(t)
 			iss, err := fs.svc.Create(ctx, fs.admin, apikey.CreateInput{Name: name, Scopes: []string{"recordings:read"}})
 			if code(err) != tt.want {
 				t.Fatalf("err = %v, want %q", err, tt.want)

@@ -59,7 +59,7 @@ func TestEventFixtures(t *testing.T) {
 		if req.Headers[leaks.HeaderSignature] == signedByTheTest {
 			req.Headers[leaks.HeaderSignature] = gh.request(t, req.Body).Headers[leaks.HeaderSignature]
 		}
-		before := s.Scan(t)
+		before := s.Mark(t)
 		resp, err := h.Handle(context.Background(), req)
 		if err != nil {
 			t.Fatalf("Handle returned an error: %v", err)
@@ -74,7 +74,7 @@ func TestEventFixtures(t *testing.T) {
 			}
 		}
 		if !w.revoked {
-			if d := before.Diff(s.Scan(t)); !d.Empty() || flush.n.Load() != 0 {
+			if d := before.Diff(t); !d.Empty() || flush.n.Load() != 0 {
 				t.Fatalf("a refused report changed the table (%s) or flushed (%d)", d, flush.n.Load())
 			}
 			return

@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyward/keyward/pkg/apikey"
@@ -318,34 +315,7 @@ func (s *Stack) WithFaults(tb testing.TB, f *Faults) *Stack {
 	}
 }
 
-// Items is every item of a table as a Scan returns it (a test may scan),
-// keyed by its key attributes, "<pk>|<sk>", and decoded to plain values.
-type Items map[string]map[string]any
-
-// Scan reads every item of the stack's keys table through a client of its
-// own, so armed faults do not touch it.
-func (s *Stack) Scan(tb testing.TB) Items {
-	tb.Helper()
-	db := ddblocal.Client(s.Endpoint)
-	out := Items{}
-	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(s.Tables["KeysTable"]), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			tb.Fatalf("keywardtest: scan: %v", err)
-		}
-		for _, raw := range page.Items {
-			var m map[string]any
-			if err := attributevalue.UnmarshalMap(raw, &m); err != nil {
-				tb.Fatalf("keywardtest: decode scanned item: %v", err)
-			}
-			out[fmt.Sprint(m["pk"], "|", m["sk"])] = m
-		}
-	}
-	return out
-}
-
-// Diff is what changed between two scans, as item keys ("<pk>|<sk>"), sorted.
+// Diff is what changed in a table since a Mark, as item keys ("<pk>|<sk>"), sorted.
 type Diff struct {
 	Added, Removed, Changed []string
 }
@@ -355,27 +325,4 @@ func (d Diff) Empty() bool { return len(d.Added)+len(d.Removed)+len(d.Changed) =
 
 func (d Diff) String() string {
 	return fmt.Sprintf("added %v, removed %v, changed %v", d.Added, d.Removed, d.Changed)
-}
-
-// Diff returns what changed from before to after.
-func (before Items) Diff(after Items) Diff {
-	var d Diff
-	for k, a := range after {
-		b, ok := before[k]
-		switch {
-		case !ok:
-			d.Added = append(d.Added, k)
-		case !reflect.DeepEqual(a, b):
-			d.Changed = append(d.Changed, k)
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			d.Removed = append(d.Removed, k)
-		}
-	}
-	slices.Sort(d.Added)
-	slices.Sort(d.Removed)
-	slices.Sort(d.Changed)
-	return d
 }
